@@ -1,0 +1,32 @@
+//! tr-core: everything the intake lanes and the read component share, as plain Rust.
+//!
+//! The core never sees an SDK type. Components decode their trigger (HTTP request, SQS message) into plain data,
+//! call in here, and encode what comes back. Time, ids and randomness are passed in ([`Runtime`]), and so is the
+//! HTTP transport ([`Transport`]), so everything here runs natively under `cargo test` and in a Spin guest alike.
+//!
+//! Crate map:
+//! - [`ticket`]: the ticket's shape (mirrors `wit/tr-intake.wit`, checked by a test).
+//! - [`normalise`]: turning a lane's raw fields into a ticket: limits, control characters, addresses, times, ids.
+//! - [`wire`]: the versioned JSON a ticket travels in on the queue.
+//! - [`credentials`]: AWS credentials whose `Debug` never shows a secret.
+//! - [`sigv4`]: SigV4 signing through the `aws-sigv4` crate.
+//! - [`transport`]: the injected HTTP transport and runtime (clock, sleep, randomness).
+//! - [`retry`]: bounded exponential backoff with full jitter.
+//! - [`aws_error`]: AWS error bodies (JSON 1.0 and XML) → retryable / auth / permanent.
+//! - [`sqs_client`]: SendMessage and SendMessageBatch over the AWS JSON 1.0 protocol.
+
+pub mod aws_error;
+pub mod credentials;
+pub mod normalise;
+pub mod retry;
+pub mod sigv4;
+pub mod sqs_client;
+pub mod ticket;
+pub mod transport;
+pub mod wire;
+
+pub use credentials::{Credentials, Secret};
+pub use normalise::{Limits, NormaliseError, TicketDraft};
+pub use sqs_client::{SqsClient, SqsConfig, SqsError};
+pub use ticket::{Customer, Reading, Source, ThreadIds, Ticket, Tone, Urgency};
+pub use transport::{Runtime, Transport, TransportError};

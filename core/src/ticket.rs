@@ -1,0 +1,83 @@
+//! The ticket: one shape for every lane.
+//!
+//! These types mirror `tr:intake/types` in `wit/tr-intake.wit` field for field (a test parses the WIT and fails on
+//! drift). They are plain serde data: the wire format ([`crate::wire`]) is their JSON with snake_case names.
+
+use serde::{Deserialize, Serialize};
+
+/// The lane a ticket came in through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Email,
+    Form,
+    Chat,
+}
+
+impl Source {
+    pub const ALL: [Source; 3] = [Source::Email, Source::Form, Source::Chat];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Email => "email",
+            Source::Form => "form",
+            Source::Chat => "chat",
+        }
+    }
+}
+
+/// Who asked. `email` is `None` only for an anonymous chat visitor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Email threading headers (angle brackets stripped, as mail-parser gives them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadIds {
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    Calm,
+    Confused,
+    Angry,
+}
+
+/// The three tags the read component writes back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reading {
+    pub topic: String,
+    pub urgency: Urgency,
+    pub tone: Tone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: String,
+    pub customer: Customer,
+    pub subject: String,
+    pub body: String,
+    pub body_truncated: bool,
+    pub source: Source,
+    pub received_at: String,
+    pub page_url: Option<String>,
+    pub thread: ThreadIds,
+    pub transcript_id: Option<String>,
+    pub idempotency_key: String,
+    pub merged_from: Vec<String>,
+    pub reading: Option<Reading>,
+}
