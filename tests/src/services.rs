@@ -24,3 +24,17 @@ impl Moto {
         }
     }
 }
+
+/// Runs `tests/tools/sqs_tool.py` (boto3) with the moto connection details; returns its stdout.
+pub fn sqs_tool(args: &[&str]) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/sqs_tool.py");
+    let out = std::process::Command::new("python3").arg(script).args(args).output().expect("python3 runs");
+    assert!(out.status.success(), "sqs_tool {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A queue name no other test run uses.
+pub fn unique_queue(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{nanos}")
+}
