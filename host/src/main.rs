@@ -1,0 +1,3 @@
+fn main() -> anyhow::Result<()> {
+    anyhow::bail!("tr-intake: the runtime arrives with the local host issue")
+}
