@@ -5,8 +5,10 @@
 //! - [`variables`]: Spin's variable resolution (flags, `SPIN_VARIABLE_*`, defaults, component templates).
 //! - [`outbound`]: `allowed_outbound_hosts` matching.
 //! - [`kv_sqlite`]: the key-value backend in Spin's SQLite layout.
+//! - [`routes`]: Spin route matching and the `spin-*` request headers.
 
 pub mod kv_sqlite;
 pub mod manifest;
 pub mod outbound;
+pub mod routes;
 pub mod variables;
