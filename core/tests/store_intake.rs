@@ -111,7 +111,7 @@ fn form_chat_and_email_about_one_problem_make_one_ticket_with_three_messages() {
         let IntakeOutcome::Appended(a) = outcome else { panic!("{outcome:?}") };
         assert_eq!((a.ticket_id.as_str(), a.merge.reason), (t.id.as_str(), MergeReason::Duplicate));
         assert!(a.merge.score >= store.config().threshold, "{a:?}");
-        assert!(a.merge.detail.contains("export"), "{}", a.merge.detail);
+        assert!(a.merge.detail.contains("csv, expor, fail"), "{}", a.merge.detail);
     }
     let stored = block_on(store.load(&t.id)).unwrap().unwrap();
     let sources: Vec<_> = stored.messages.iter().map(|m| m.source.as_str()).collect();

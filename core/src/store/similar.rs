@@ -9,16 +9,21 @@
 //! - Subject: reply and forward prefixes are removed, repeated and in any case (`Re`, `RE[2]`, `Fwd`, `Fw`, `AW`,
 //!   `WG`, `SV`, `VS`, `TR`, `Réf`, `Antw`, `RV`, `Enc`, `Odp`, …), and leading `[tags]`; `(no subject)` counts as
 //!   empty.
-//! - Body: a signature is cut (from a `--` line, or from the last sign-off line such as `Best regards,`, `Mit
-//!   freundlichen Grüßen`, `Cordialement` among the last ten lines); "Sent from my …" lines are dropped; a chat
-//!   transcript's speaker labels and timestamps (`[14:02] Ana:`) are dropped.
+//! - Body: a signature is cut (from a `--` line; from the last sign-off line such as `Best regards,`, `Mit
+//!   freundlichen Grüßen`, `Cordialement` among the last ten lines; from the last line there that is just the
+//!   sender's name, e.g. `Mike Dubois` above `Backend lead, Quartz Labs`); "Sent from my …" lines are dropped; a
+//!   chat transcript's speaker labels and timestamps (`[14:02] Ana:`) are dropped.
 //! - Words: lower case, accents folded (`é` → `e`, `ß` → `ss`), split at anything not a letter or digit; CJK runs
 //!   become character bigrams. Dropped: one-letter words, numbers under three digits (times, counts), stop words
 //!   of English, German, French, Spanish, Portuguese, Dutch, Italian and Swedish, words every support message
-//!   has (`hello`, `thanks`, `help`, `issue`, `problem`, `urgent`, …), and the customer's own name and address
+//!   has (`hello`, `thanks`, `help`, `issue`, `problem`, `urgent`, `new`, `since`, …), and the customer's own name and address
 //!   parts (both texts are from the same customer, so identity is no evidence of the same problem). Words of four
 //!   or more ASCII letters lose common inflections (`-s`, `-es`, `-ies`, `-ed`, `-ing`, German `-en`, a final
-//!   `-e`), so `charged`, `charges` and `charging` are one word.
+//!   `-e`), so `charged`, `charges` and `charging` are one word; then every word of letters keeps only its first
+//!   five (`dashboard` → `dashb`), which joins inflections in other languages and late typos. Words with digits
+//!   (`INV-20931`, `v2`, `401`) are identifiers and stay whole.
+//! - Chat: lines spoken by staff or a bot (labels `Agent`, `Agent (Sam)`, `Bot`, `Support`, `Agente`, …) are left
+//!   out: the customer's words are the evidence. The chat lane must label lines `Speaker: text`.
 //!
 //! The index stores each ticket's words, not the ticket, so the rule runs without reading the ticket. To keep an
 //! index value bounded, a text with more than [`SKETCH`] distinct words keeps the [`SKETCH`] whose 64-bit hash
@@ -66,7 +71,7 @@ pub fn fingerprint(subject: &str, body: &str, identity: &HashSet<String>) -> Fin
     if subject != NO_SUBJECT {
         collect_words(subject, identity, &mut words);
     }
-    collect_words(&matching_text(body), identity, &mut words);
+    collect_words(&matching_text(body, identity), identity, &mut words);
     let mut hashed: Vec<(u64, String)> = words.into_iter().map(|w| (fnv1a(&w), w)).collect();
     hashed.sort_unstable();
     let n = hashed.len() as u32;
@@ -175,7 +180,7 @@ const SUBJECT_PREFIXES: &[&str] = &[
 ];
 
 /// The body as the rule reads it: signature, mobile footers and chat speaker labels removed.
-fn matching_text(body: &str) -> String {
+fn matching_text(body: &str, identity: &HashSet<String>) -> String {
     let mut lines: Vec<&str> = Vec::new();
     for line in body.lines() {
         let t = line.trim();
@@ -186,7 +191,12 @@ fn matching_text(body: &str) -> String {
         if MOBILE_FOOTERS.iter().any(|f| lower.starts_with(f)) {
             continue;
         }
-        lines.push(strip_label(t));
+        let (label, text) = split_label(t);
+        if label.is_some_and(is_staff_label) {
+            // The customer's words are the evidence; an agent's or a bot's are not.
+            continue;
+        }
+        lines.push(text);
     }
     // Cut at the last sign-off line among the last ten non-empty lines.
     let tail_start = {
@@ -206,7 +216,20 @@ fn matching_text(body: &str) -> String {
     if let Some(cut) = (tail_start..lines.len()).rev().find(|&i| is_sign_off(lines[i])) {
         lines.truncate(cut);
     }
+    // A signature with no sign-off before it starts at the sender's name on a line of its own (`Mike Dubois` then
+    // `Backend lead, Quartz Labs`): the title and company under it are the same in every mail the sender writes.
+    let tail_start = tail_start.min(lines.len());
+    if let Some(cut) = (tail_start..lines.len()).rev().find(|&i| is_name_line(lines[i], identity)) {
+        lines.truncate(cut);
+    }
     lines.join("\n")
+}
+
+/// A line whose first part (before `,`, `|`, `-`, `–`, `—`, `/`) is nothing but the sender's name or address words.
+fn is_name_line(line: &str, identity: &HashSet<String>) -> bool {
+    let first = line.split([',', '|', '-', '–', '—', '/']).find(|p| !p.trim().is_empty()).unwrap_or("");
+    let words: Vec<String> = first.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| fold(&w.to_lowercase())).collect();
+    !words.is_empty() && words.len() <= 4 && words.iter().all(|w| identity.contains(w))
 }
 
 const MOBILE_FOOTERS: &[&str] = &[
@@ -231,8 +254,9 @@ const SIGN_OFFS: &[&str] = &[
     "groet", "cordiali saluti", "saluti", "grazie", "med vanliga halsningar", "halsningar", "mvh", "vanliga halsningar",
 ];
 
-/// `[14:02] Ana Lima: text` → `text`. A label is up to four words of letters before a colon and a space.
-fn strip_label(line: &str) -> &str {
+/// `[14:02] Ana Lima: text` → (`Ana Lima`, `text`). A label is up to four words of letters before a colon and a
+/// space; a timestamp before it is dropped.
+fn split_label(line: &str) -> (Option<&str>, &str) {
     let mut s = line.trim_start();
     if (s.starts_with('[') || s.starts_with('('))
         && let Some(end) = s.find([']', ')']).filter(|&e| e <= 25)
@@ -253,11 +277,23 @@ fn strip_label(line: &str) -> &str {
         let label_like = label.split_whitespace().count() <= 4
             && label.chars().all(|c| c.is_alphabetic() || " .-'()".contains(c));
         if label_like && (rest.is_empty() || rest.starts_with(char::is_whitespace)) {
-            return rest.trim_start();
+            return (Some(label), rest.trim_start());
         }
     }
-    s
+    (None, s)
 }
+
+/// Speaker labels the chat lane gives staff and bots (`Agent:`, `Agent (Sam):`, `Bot:`, …), in the languages of
+/// the stop words.
+fn is_staff_label(label: &str) -> bool {
+    let first = label.split(|c: char| !c.is_alphabetic()).find(|w| !w.is_empty()).unwrap_or("");
+    STAFF_LABELS.contains(&fold(&first.to_lowercase()).as_str())
+}
+
+const STAFF_LABELS: &[&str] = &[
+    "agent", "bot", "support", "operator", "assistant", "staff", "agente", "atendente", "operador", "asistente",
+    "medewerker", "conseiller", "conseillere", "mitarbeiter", "kundenservice", "operatore", "assistente",
+];
 
 fn collect_words(text: &str, identity: &HashSet<String>, out: &mut HashSet<String>) {
     let lower = text.to_lowercase();
@@ -284,7 +320,7 @@ fn collect_words(text: &str, identity: &HashSet<String>, out: &mut HashSet<Strin
             if keep(&folded) {
                 let stemmed = stem(&folded);
                 if !identity.contains(&folded) && !identity.contains(&stemmed) && !STOP_WORDS.contains(stemmed.as_str()) {
-                    out.insert(stemmed);
+                    out.insert(truncate(stemmed));
                 }
             }
         }
@@ -360,6 +396,19 @@ fn stem(word: &str) -> String {
     w
 }
 
+/// A word of letters keeps its first [`PREFIX`] characters: inflections the suffix fold does not know (`esporto` /
+/// `esportati`, `notificaciones` / `notificación`, `задачах` / `задачи`) and most typos past the fifth letter
+/// then meet. Words with digits (`inv-20931`, `v2`, `401`) are identifiers and stay whole.
+fn truncate(word: String) -> String {
+    if !word.chars().all(char::is_alphabetic) || word.chars().count() <= PREFIX {
+        return word;
+    }
+    word.chars().take(PREFIX).collect()
+}
+
+/// How many leading letters of a word the rule compares.
+const PREFIX: usize = 5;
+
 /// `stopp` → `stop`, `runn` → `run` (but `fill`, `pass`, `buzz` keep theirs).
 fn undouble(w: &mut String) {
     let b = w.as_bytes();
@@ -403,17 +452,21 @@ const EN: &str = "a about above after again against all also am an and any are a
     their theirs them themselves then there these they this those through to too under until up very was wasn we \
     were weren what when where which while who whom why will with won would wouldn you your yours yourself \
     yourselves still yet ll ve re already anyone someone something anything one ok okay yes sure well way thing \
-    things lot much many able know seem seems see make made go going went come came tell told say said";
+    things lot much many able know seem seems see make made go going went come came tell told say said us like \
+    give gives keep keeps might must may";
 
 /// Words nearly every support message has, in the languages above: evidence of nothing.
 const SUPPORT: &str = "hi hello hey dear thanks thank thx please pls help support team regards kind best cheers \
     sorry question issue issues problem problems urgent urgently asap today yesterday tomorrow morning afternoon \
     evening again need needs want try tried trying work works working worked anymore still hope fine right \
-    visitor agent bot assistant customer reply look looking quick quickly soon possible let know \
+    visitor agent bot assistant customer reply look looking quick quickly soon possible let know every since \
+    show new time use sent send ago last week day via etc maybe \
     hallo danke bitte grusse gruss freundlichen geehrte geehrter damen herren leider schon immer wieder heute \
     problem frage hilfe bonjour merci cordialement svp madame monsieur depuis toujours encore aujourd hui probleme \
     aide hola gracias saludos favor buenas buenos dias ayuda problema hoy ola obrigado obrigada bom boa dia tarde \
-    ajuda hoje consigo goedemorgen goedendag bedankt alvast hej tack buongiorno grazie aiuto";
+    ajuda hoje consigo goedemorgen goedendag bedankt alvast hej tack buongiorno grazie aiuto hiya howdy guten tag \
+    goedemiddag goedenavond dzien dobry pozdrawiam dziekuje cumprimentos buonasera salve hei hilsen tusen takk \
+    здравствуйте добрый день спасибо уважением привет";
 
 const DE: &str = "aber alle allem allen aller alles als also am an andere anderen auch auf aus bei bin bis bist da \
     damit dann das dass dem den der des die dies diese diesem diesen dieser du durch ein eine einem einen einer \
@@ -447,6 +500,10 @@ const SV: &str = "att av de den det en ett har inte jag kan med min mitt och om 
 mod tests {
     use super::*;
 
+    fn matching_text_plain(body: &str) -> String {
+        matching_text(body, &HashSet::new())
+    }
+
     fn fp(subject: &str, body: &str) -> Fingerprint {
         fingerprint(subject, body, &HashSet::new())
     }
@@ -462,13 +519,17 @@ mod tests {
 
     #[test]
     fn signatures_footers_and_labels_are_not_evidence() {
-        let t = matching_text("Hi,\nthe export fails.\n\nBest regards,\nAna Lima\nHead of Ops, Acme\n+44 20 7946 0958");
+        let t = matching_text_plain("Hi,\nthe export fails.\n\nBest regards,\nAna Lima\nHead of Ops, Acme\n+44 20 7946 0958");
         assert_eq!(t, "Hi,\nthe export fails.\n");
-        assert_eq!(matching_text("Broken.\n-- \nAna\nAcme"), "Broken.");
-        assert_eq!(matching_text("Broken.\nSent from my iPhone"), "Broken.");
-        assert_eq!(matching_text("[14:02] Ana Lima: my card was charged twice\nAgent: sorry!"), "my card was charged twice\nsorry!");
-        assert_eq!(strip_label("Error 500: gateway"), "Error 500: gateway");
-        assert_eq!(strip_label("see https://x.example/a"), "see https://x.example/a");
+        assert_eq!(matching_text("Broken.\n-- \nAna\nAcme", &HashSet::new()), "Broken.");
+        let ana: HashSet<String> = ["ana", "lima"].iter().map(|w| (*w).to_owned()).collect();
+        assert_eq!(matching_text("It broke.\n\nAna Lima\nHead of Ops | Acme", &ana), "It broke.\n");
+        assert_eq!(matching_text("Ana Lima reporting, the export broke", &ana), "Ana Lima reporting, the export broke");
+        assert_eq!(matching_text_plain("Broken.\nSent from my iPhone"), "Broken.");
+        assert_eq!(matching_text_plain("[14:02] Ana Lima: my card was charged twice\nAgent (Sam): which card?\nBot: bye"), "my card was charged twice");
+        assert_eq!(split_label("Error 500: gateway"), (None, "Error 500: gateway"));
+        assert_eq!(split_label("see https://x.example/a"), (None, "see https://x.example/a"));
+        assert_eq!(split_label("[09:14] Agent (Sam): hi"), (Some("Agent (Sam)"), "hi"));
     }
 
     #[test]
@@ -476,7 +537,7 @@ mod tests {
         let f = fp("Re: Charges", "I was charged twice, charging stopped. Die Rechnungen! Grüße");
         let mut w = f.words.clone();
         w.sort();
-        assert_eq!(w, ["charg", "rechnung", "stop", "twic"]);
+        assert_eq!(w, ["charg", "rechn", "stop", "twic"]);
     }
 
     #[test]
@@ -484,8 +545,8 @@ mod tests {
         let a = fp("Invoice", "invoice amount wrong vat");
         let b = fp("", "the vat on my invoice is wrong, please fix the amount and the address");
         let s = similarity(&a, &b);
-        // a = {invoic, amount, wrong, vat}, b = {vat, invoic, wrong, fix, amount, address}
-        assert_eq!(s.shared, ["amount", "invoic", "vat", "wrong"]);
+        // a = {invoi, amoun, wrong, vat}, b = {vat, invoi, wrong, fix, amoun, addre}
+        assert_eq!(s.shared, ["amoun", "invoi", "vat", "wrong"]);
         assert!((s.score - 4.0 / (4.0f64 * 6.0).sqrt()).abs() < 1e-9, "{}", s.score);
         assert_eq!(similarity(&a, &Fingerprint::default()).score, 0.0);
     }
@@ -509,7 +570,7 @@ mod tests {
         let f = fingerprint("Acme export", "Ana from Acme: export fails", &id);
         let mut w = f.words;
         w.sort();
-        assert_eq!(w, ["export", "fail"]);
+        assert_eq!(w, ["expor", "fail"]);
     }
 
     #[test]
