@@ -14,6 +14,8 @@
 //! - [`retry`]: bounded exponential backoff with full jitter.
 //! - [`aws_error`]: AWS error bodies (JSON 1.0 and XML) → retryable / auth / permanent.
 //! - [`sqs_client`]: SendMessage and SendMessageBatch over the AWS JSON 1.0 protocol.
+//! - [`store`]: the ticket store over Spin key-value: write once, idempotent retries, threads, cross-lane
+//!   duplicate merges, constant key-value operations per intake.
 
 pub mod aws_error;
 pub mod credentials;
@@ -21,6 +23,7 @@ pub mod normalise;
 pub mod retry;
 pub mod sigv4;
 pub mod sqs_client;
+pub mod store;
 pub mod ticket;
 pub mod transport;
 pub mod wire;

@@ -1,0 +1,550 @@
+//! The intake: one normalised ticket in, one outcome out — created, appended (and why), or a repeat.
+//!
+//! Key decisions (the layout and the rules are in [`crate::store`]'s module note):
+//! - Writes go in one order: the message (under its idempotency key) first, the indexes next, the ticket record
+//!   last. The message names its ticket before anything else exists, so a retry after any failure finds it and
+//!   finishes the same job with the same ticket id; a record that lists the message proves every write before it
+//!   happened. No step needs to be undone, so nothing is ever half-written in a way a retry cannot complete.
+//! - Reads that miss cost nothing extra: a customer index that names a ticket whose record is not there yet (its
+//!   intake is still running, or failed midway) is treated as no candidate. At worst that makes two tickets.
+//! - The time comes from the ticket (`received_at`, stamped by normalisation from the lane's injected clock); the
+//!   store reads no clock and draws no random numbers.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::keys;
+use super::kv::{Kv, KvError};
+use super::record::{
+    self, Link, LinkReason, Merge, MergeReason, Message, MessageEntry, RECORD_VERSION, Recent, RecentTickets,
+    RecordError, TicketRecord,
+};
+use super::similar::{self, Fingerprint};
+use crate::normalise;
+use crate::ticket::{ThreadIds, Ticket};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    /// How long after a ticket is created another intake from its customer can merge into it as a duplicate.
+    pub window: Duration,
+    /// Least text similarity ([`similar::similarity`]) for a duplicate merge.
+    pub threshold: f64,
+    /// Least number of content words the two texts must share, whatever the score: two one-word messages that
+    /// happen to agree are no evidence.
+    pub min_shared: usize,
+    /// Most recent tickets kept per customer (newest kept). A customer with more open in one window is rare and
+    /// is compared against the newest.
+    pub recent_cap: usize,
+    /// Longest raw body kept, in characters (longer is cut and flagged). Keeps a message value under ~400 KB.
+    pub raw_body_limit: usize,
+    /// Most participants a ticket keeps.
+    pub participant_cap: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(72 * 3600),
+            threshold: DEFAULT_THRESHOLD,
+            min_shared: 2,
+            recent_cap: 8,
+            raw_body_limit: 64_000,
+            participant_cap: 20,
+        }
+    }
+}
+
+/// The duplicate threshold: the lowest at which the rule kept precision ≥ 0.98 on the dev split of the labelled
+/// pairs in `tests/fixtures/store/` (written before it was fixed; see the README there and `BENCHMARKS.md`).
+/// Precision first: merging two different problems hides one of them from a person.
+pub const DEFAULT_THRESHOLD: f64 = 0.48;
+
+/// What a lane hands the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intake {
+    /// Built by [`crate::TicketDraft::into_ticket`].
+    pub ticket: Ticket,
+    /// The body before quote stripping, when the lane has one (email).
+    pub raw_body: Option<String>,
+    /// Other addresses on the message (an email's To and Cc): they may reply into the ticket later.
+    pub participants: Vec<String>,
+    /// A ticket id the intake names itself (a subject tag, a reply address): `same-key`. Ignored unless it is a
+    /// well-formed ticket id.
+    pub ticket_ref: Option<String>,
+}
+
+impl Intake {
+    pub fn new(ticket: Ticket) -> Self {
+        Self { ticket, raw_body: None, participants: Vec::new(), ticket_ref: None }
+    }
+
+    pub fn with_raw_body(mut self, raw: impl Into<String>) -> Self {
+        self.raw_body = Some(raw.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum IntakeOutcome {
+    /// A new ticket — or a retry of one whose sending was never confirmed. Either way the lane must put `ticket`
+    /// on the ticket queue and then call [`Store::mark_enqueued`]. (Sending it twice is possible when the
+    /// confirmation is what failed; the ticket id is the same, and a FIFO queue drops the copy.)
+    Created { ticket: Ticket, resumed: bool },
+    /// The intake was added to an existing ticket — or a retry of such an intake whose event was never confirmed
+    /// sent. It must not go on the ticket queue (no second model call); the lane may put the [`Append`] on the
+    /// optional read-tickets queue for the router, then call [`Store::mark_append_sent`].
+    Appended(Append),
+    /// This idempotency key was seen and its job is complete, sending included: nothing changed.
+    Repeat { ticket_id: String },
+}
+
+impl IntakeOutcome {
+    pub fn ticket_id(&self) -> &str {
+        match self {
+            IntakeOutcome::Created { ticket, .. } => &ticket.id,
+            IntakeOutcome::Appended(a) => &a.ticket_id,
+            IntakeOutcome::Repeat { ticket_id } => ticket_id,
+        }
+    }
+}
+
+/// An append event: which ticket, the message, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Append {
+    pub ticket_id: String,
+    pub message: Message,
+    pub merge: Merge,
+}
+
+/// A ticket with all its messages, as [`Store::load`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTicket {
+    pub record: TicketRecord,
+    pub messages: Vec<Message>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("key-value {op} of {key} failed: {source}")]
+    Kv {
+        op: &'static str,
+        key: String,
+        #[source]
+        source: KvError,
+    },
+    #[error("stored value {key} is unreadable: {source}")]
+    Record {
+        key: String,
+        #[source]
+        source: RecordError,
+    },
+    #[error("received_at {0:?} is not an RFC 3339 time")]
+    BadTime(String),
+    #[error("no ticket {0} was created under this idempotency key")]
+    UnknownTicket(String),
+    #[error("ticket {ticket_id} exists but does not list the message that created it")]
+    Inconsistent { ticket_id: String },
+}
+
+impl StoreError {
+    /// Whether the *sender* should try again later (HTTP lanes answer 503 + Retry-After; queue-triggered
+    /// components leave the message). A value of a newer version counts: a newer instance may be the one to read it.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Kv { source, .. } => source.is_retryable(),
+            StoreError::Record { source, .. } => matches!(source, RecordError::UnknownVersion { .. }),
+            _ => false,
+        }
+    }
+}
+
+pub struct Store<K> {
+    kv: K,
+    config: StoreConfig,
+}
+
+impl<K: Kv> Store<K> {
+    pub fn new(kv: K, config: StoreConfig) -> Self {
+        Self { kv, config }
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    pub fn kv(&self) -> &K {
+        &self.kv
+    }
+
+    pub async fn intake(&self, intake: Intake) -> Result<IntakeOutcome, StoreError> {
+        let now_ms = millis(&intake.ticket.received_at)?;
+        let ticket_ref = intake.ticket_ref.clone().filter(|r| keys::is_ticket_id(r));
+        let message = self.message_from(intake);
+        let key = keys::message(message.source, &message.idempotency_key);
+        if let Some(entry) = self.get::<MessageEntry>(&key).await? {
+            return self.resume(key, entry).await;
+        }
+        let sender = message.customer.email.as_deref().map(keys::match_address);
+
+        // Certain matches first: a ticket the intake names, then the email thread. Both admit only the ticket's
+        // own people; anyone else starts a ticket that records the link.
+        let mut link = None;
+        if let Some(r) = ticket_ref
+            && let Some(rec) = self.get::<TicketRecord>(&keys::ticket(&r)).await?
+        {
+            let via = "ticket reference".to_owned();
+            match admit(&rec, sender.as_deref()) {
+                Ok(()) => return self.append(key, message, rec, MergeReason::SameKey, 1.0, via).await,
+                Err(reason) => link = Some(Link { ticket_id: r, reason, via }),
+            }
+        }
+        if link.is_none() {
+            let candidates: Vec<(&str, String)> =
+                thread_candidates(&message.thread).into_iter().map(|(h, id)| (h, id.to_owned())).collect();
+            for (header, id) in candidates {
+                let Some(entry) = self.get::<MessageEntry>(&keys::thread(&id)).await? else { continue };
+                let Some(rec) = self.get::<TicketRecord>(&keys::ticket(&entry.ticket_id)).await? else { continue };
+                let via = format!("{header} <{id}>");
+                match admit(&rec, sender.as_deref()) {
+                    Ok(()) => return self.append(key, message, rec, MergeReason::Thread, 1.0, via).await,
+                    Err(reason) => {
+                        link = Some(Link { ticket_id: rec.ticket.id, reason, via });
+                        break;
+                    }
+                }
+            }
+        }
+
+        // Then the duplicate rule, against this customer's recent tickets only. Anonymous visitors have none.
+        let fingerprint = fingerprint_of(&message);
+        let mut recent = None;
+        if let Some(addr) = sender {
+            let list: RecentTickets = self.get(&keys::customer(&addr)).await?.unwrap_or_default();
+            if let Some((best, sim)) = self.best_match(&list, &fingerprint, now_ms)
+                && let Some(rec) = self.get::<TicketRecord>(&keys::ticket(&best.ticket_id)).await?
+                && !rec.closed
+            {
+                let detail = format!(
+                    "same customer, {} after the ticket, similarity {:.3} ≥ {}, shared words: {}",
+                    hours(now_ms - best.at_ms),
+                    sim.score,
+                    self.config.threshold,
+                    sim.shared.iter().take(12).cloned().collect::<Vec<_>>().join(", ")
+                );
+                return self.append(key, message, rec, MergeReason::Duplicate, round3(sim.score), detail).await;
+            }
+            recent = Some((addr, list));
+        }
+        self.create(key, message, fingerprint, now_ms, recent, link, true, false).await
+    }
+
+    /// Records that the lane put a [`IntakeOutcome::Created`] ticket on the ticket queue, so a retry with the same
+    /// idempotency key is a [`IntakeOutcome::Repeat`]. Two operations; writes only the creating message, which
+    /// nothing else writes, so it cannot race with appends to the ticket.
+    pub async fn mark_enqueued(&self, ticket: &Ticket) -> Result<(), StoreError> {
+        let key = keys::message(ticket.source, &ticket.idempotency_key);
+        self.mark_sent(&key, &ticket.id, false).await
+    }
+
+    /// Records that the lane put an [`Append`] on the read-tickets queue. A lane without that queue never calls
+    /// it: a retry then returns the same `Appended` again, which such a lane simply answers with success.
+    pub async fn mark_append_sent(&self, append: &Append) -> Result<(), StoreError> {
+        let key = keys::message(append.message.source, &append.message.idempotency_key);
+        self.mark_sent(&key, &append.ticket_id, true).await
+    }
+
+    async fn mark_sent(&self, key: &str, ticket_id: &str, appended: bool) -> Result<(), StoreError> {
+        let unknown = || StoreError::UnknownTicket(ticket_id.to_owned());
+        let mut entry: MessageEntry = self.get(key).await?.ok_or_else(unknown)?;
+        if entry.ticket_id != ticket_id || entry.merge.is_some() != appended || entry.message.is_none() {
+            return Err(unknown());
+        }
+        if !entry.enqueued {
+            entry.enqueued = true;
+            self.put(key, &entry).await?;
+        }
+        Ok(())
+    }
+
+    /// A ticket and all its messages (1 + one read per message; not for the intake path).
+    pub async fn load(&self, ticket_id: &str) -> Result<Option<StoredTicket>, StoreError> {
+        let Some(record) = self.get::<TicketRecord>(&keys::ticket(ticket_id)).await? else { return Ok(None) };
+        let mut messages = Vec::with_capacity(record.messages.len());
+        for m in &record.messages {
+            if let Some(MessageEntry { message: Some(message), .. }) = self.get(&m.key).await? {
+                messages.push(message);
+            }
+        }
+        Ok(Some(StoredTicket { record, messages }))
+    }
+
+    /// Marks a ticket closed: later duplicates and replies start a new ticket that links to it. Returns false
+    /// when there is no such ticket. (A read-modify-write of the record, like an append: see the race note.)
+    pub async fn close(&self, ticket_id: &str) -> Result<bool, StoreError> {
+        let key = keys::ticket(ticket_id);
+        let Some(mut record) = self.get::<TicketRecord>(&key).await? else { return Ok(false) };
+        if !record.closed {
+            record.closed = true;
+            self.put(&key, &record).await?;
+        }
+        Ok(true)
+    }
+
+    /// The idempotency key was seen. Finish whatever its first attempt did not, from what that attempt stored.
+    async fn resume(&self, key: String, entry: MessageEntry) -> Result<IntakeOutcome, StoreError> {
+        let Some(message) = entry.message.clone() else {
+            // A bare thread pointer: a message with this Message-ID is already on the ticket.
+            return Ok(IntakeOutcome::Repeat { ticket_id: entry.ticket_id });
+        };
+        if entry.enqueued {
+            // Only set after the record was written and the ticket (or append event) sent: the job is done.
+            return Ok(IntakeOutcome::Repeat { ticket_id: entry.ticket_id });
+        }
+        let ticket_key = keys::ticket(&entry.ticket_id);
+        match (self.get::<TicketRecord>(&ticket_key).await?, entry.merge) {
+            // Complete, but the lane never confirmed sending what it had to send: hand it over again.
+            (Some(record), merge) if record.has_message(&key) => Ok(match merge {
+                None => IntakeOutcome::Created { ticket: record.ticket, resumed: true },
+                Some(merge) => IntakeOutcome::Appended(Append { ticket_id: entry.ticket_id, message, merge }),
+            }),
+            (Some(mut record), Some(merge)) => {
+                self.put_thread_pointer(&key, &message, &entry.ticket_id).await?;
+                record.append(&key, &message, &merge, &self.participants_of(&message), self.config.participant_cap);
+                self.put(&ticket_key, &record).await?;
+                Ok(IntakeOutcome::Appended(Append { ticket_id: entry.ticket_id, message, merge }))
+            }
+            // The record carries this message's own id, and only this intake creates it with the message listed.
+            (Some(_), None) => Err(StoreError::Inconsistent { ticket_id: entry.ticket_id }),
+            (None, merge) => {
+                // Either this message's own ticket was not written yet, or the ticket it was appended to never
+                // was (its intake failed midway): in both cases this message gets a ticket of its own.
+                let now_ms = millis(&message.received_at)?;
+                let fingerprint = fingerprint_of(&message);
+                let recent = match message.customer.email.as_deref().map(keys::match_address) {
+                    Some(addr) => {
+                        let list = self.get(&keys::customer(&addr)).await?.unwrap_or_default();
+                        Some((addr, list))
+                    }
+                    None => None,
+                };
+                let rewrite = merge.is_some();
+                self.create(key, message, fingerprint, now_ms, recent, entry.link, rewrite, true).await
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn create(
+        &self,
+        key: String,
+        message: Message,
+        fingerprint: Fingerprint,
+        now_ms: i64,
+        recent: Option<(String, RecentTickets)>,
+        link: Option<Link>,
+        write_entry: bool,
+        resumed: bool,
+    ) -> Result<IntakeOutcome, StoreError> {
+        let ticket_id = message.id.clone();
+        if write_entry {
+            let entry = MessageEntry {
+                v: RECORD_VERSION,
+                ticket_id: ticket_id.clone(),
+                message: Some(message.clone()),
+                merge: None,
+                link: link.clone(),
+                enqueued: false,
+            };
+            self.put(&key, &entry).await?;
+        }
+        self.put_thread_pointer(&key, &message, &ticket_id).await?;
+        if let Some((addr, mut list)) = recent
+            && !list.entries.iter().any(|r| r.ticket_id == ticket_id)
+        {
+            let window_ms = self.config.window.as_millis() as i64;
+            list.entries.retain(|r| (now_ms - r.at_ms).abs() <= window_ms);
+            list.entries.insert(0, Recent { ticket_id: ticket_id.clone(), at_ms: now_ms, fingerprint });
+            list.entries.sort_by_key(|r| std::cmp::Reverse(r.at_ms));
+            list.entries.truncate(self.config.recent_cap);
+            self.put(&keys::customer(&addr), &list).await?;
+        }
+        let record = TicketRecord::new(&key, &message, link, self.participants_of(&message));
+        self.put(&keys::ticket(&ticket_id), &record).await?;
+        Ok(IntakeOutcome::Created { ticket: record.ticket, resumed })
+    }
+
+    async fn append(
+        &self,
+        key: String,
+        message: Message,
+        mut record: TicketRecord,
+        reason: MergeReason,
+        score: f64,
+        detail: String,
+    ) -> Result<IntakeOutcome, StoreError> {
+        let merge = Merge { message: message.id.clone(), reason, score, detail };
+        let ticket_id = record.ticket.id.clone();
+        let entry = MessageEntry {
+            v: RECORD_VERSION,
+            ticket_id: ticket_id.clone(),
+            message: Some(message.clone()),
+            merge: Some(merge.clone()),
+            link: None,
+            enqueued: false,
+        };
+        self.put(&key, &entry).await?;
+        self.put_thread_pointer(&key, &message, &ticket_id).await?;
+        record.append(&key, &message, &merge, &self.participants_of(&message), self.config.participant_cap);
+        self.put(&keys::ticket(&ticket_id), &record).await?;
+        Ok(IntakeOutcome::Appended(Append { ticket_id, message, merge }))
+    }
+
+    /// An email whose idempotency key is not its Message-ID (the lane used something else) still needs the
+    /// Message-ID in the thread index. Never overwrites: whatever is there already names the right ticket or a
+    /// message of its own.
+    async fn put_thread_pointer(&self, key: &str, message: &Message, ticket_id: &str) -> Result<(), StoreError> {
+        let Some(mid) = &message.thread.message_id else { return Ok(()) };
+        let thread_key = keys::thread(mid);
+        if thread_key == key || self.exists(&thread_key).await? {
+            return Ok(());
+        }
+        let pointer = MessageEntry {
+            v: RECORD_VERSION,
+            ticket_id: ticket_id.to_owned(),
+            message: None,
+            merge: None,
+            link: None,
+            enqueued: false,
+        };
+        self.put(&thread_key, &pointer).await
+    }
+
+    fn best_match<'a>(
+        &self,
+        list: &'a RecentTickets,
+        fingerprint: &Fingerprint,
+        now_ms: i64,
+    ) -> Option<(&'a Recent, similar::Similarity)> {
+        let window_ms = self.config.window.as_millis() as i64;
+        list.entries
+            .iter()
+            .filter(|r| (now_ms - r.at_ms).abs() <= window_ms)
+            .map(|r| (r, similar::similarity(&r.fingerprint, fingerprint)))
+            .filter(|(_, s)| s.score >= self.config.threshold && s.shared.len() >= self.config.min_shared)
+            .max_by(|(ra, a), (rb, b)| a.score.total_cmp(&b.score).then(ra.at_ms.cmp(&rb.at_ms)))
+    }
+
+    fn message_from(&self, intake: Intake) -> Message {
+        let t = intake.ticket;
+        let (raw_body, raw_body_truncated) = match intake.raw_body {
+            Some(raw) => {
+                let (body, cut) = normalise::multi_line(&raw, self.config.raw_body_limit);
+                (Some(body).filter(|b| !b.is_empty()), cut)
+            }
+            None => (None, false),
+        };
+        let sender = t.customer.email.as_deref().map(keys::match_address);
+        let mut participants: Vec<String> = Vec::new();
+        for p in &intake.participants {
+            let Ok(email) = normalise::normalise_email(p) else { continue };
+            let addr = keys::match_address(&email);
+            if Some(&addr) != sender.as_ref() && !participants.contains(&addr) {
+                participants.push(addr);
+            }
+        }
+        participants.truncate(self.config.participant_cap);
+        Message {
+            id: t.id,
+            source: t.source,
+            received_at: t.received_at,
+            idempotency_key: t.idempotency_key,
+            customer: t.customer,
+            subject: t.subject,
+            body: t.body,
+            body_truncated: t.body_truncated,
+            raw_body,
+            raw_body_truncated,
+            page_url: t.page_url,
+            thread: t.thread,
+            transcript_id: t.transcript_id,
+            participants,
+        }
+    }
+
+    /// The sender and everyone else on the message.
+    fn participants_of(&self, message: &Message) -> Vec<String> {
+        let mut out: Vec<String> = message.customer.email.as_deref().map(keys::match_address).into_iter().collect();
+        out.extend(message.participants.iter().cloned());
+        out.truncate(self.config.participant_cap);
+        out
+    }
+
+    async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        let bytes = self.kv.get(key).await.map_err(|source| StoreError::Kv { op: "get", key: key.to_owned(), source })?;
+        match bytes {
+            None => Ok(None),
+            Some(b) => record::decode(&b).map(Some).map_err(|source| StoreError::Record { key: key.to_owned(), source }),
+        }
+    }
+
+    async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
+        self.kv.set(key, &record::encode(value)).await.map_err(|source| StoreError::Kv { op: "set", key: key.to_owned(), source })
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        self.kv.exists(key).await.map_err(|source| StoreError::Kv { op: "exists", key: key.to_owned(), source })
+    }
+}
+
+/// Whether the sender may add to this ticket: it is open and the sender is its customer or a participant.
+fn admit(record: &TicketRecord, sender: Option<&str>) -> Result<(), LinkReason> {
+    if record.closed {
+        return Err(LinkReason::Closed);
+    }
+    match sender {
+        Some(s) if record.participants.iter().any(|p| p == s) => Ok(()),
+        _ => Err(LinkReason::OtherSender),
+    }
+}
+
+/// At most two Message-IDs to look up, so a reply costs the same however long its thread: In-Reply-To (or,
+/// without it, the newest reference), then the oldest reference — the thread's root, which every client keeps
+/// and which is the customer's first mail when the ticket began by email. Middle references are not looked up.
+fn thread_candidates(thread: &ThreadIds) -> Vec<(&'static str, &str)> {
+    let mut out: Vec<(&'static str, &str)> = Vec::with_capacity(2);
+    match (&thread.in_reply_to, thread.references.last()) {
+        (Some(irt), _) => out.push(("In-Reply-To", irt)),
+        (None, Some(last)) => out.push(("References", last)),
+        (None, None) => {}
+    }
+    if let Some(root) = thread.references.first()
+        && !out.iter().any(|(_, id)| id == root)
+    {
+        out.push(("References", root));
+    }
+    out
+}
+
+/// The words a message is compared by.
+pub fn fingerprint_of(message: &Message) -> Fingerprint {
+    similar::fingerprint(&message.subject, &message.body, &similar::identity_words(&message.customer))
+}
+
+fn millis(rfc3339: &str) -> Result<i64, StoreError> {
+    OffsetDateTime::parse(rfc3339, &Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| StoreError::BadTime(rfc3339.to_owned()))
+}
+
+fn hours(ms: i64) -> String {
+    let minutes = ms.abs() / 60_000;
+    format!("{}h{:02}m", minutes / 60, minutes % 60)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,239 @@
+//! What the store keeps: messages, ticket records, customers' recent tickets. Versioned JSON, like the wire.
+//!
+//! Key decisions:
+//! - A **message** is one intake, kept whole under its own key: the fields of the normalised ticket it came in as,
+//!   its raw body beside the stripped one, the ticket it belongs to and why. It is written first and never
+//!   rewritten by anyone else, so no race between intakes can lose it.
+//! - The **ticket record** holds the [`Ticket`] (what goes on the queue, unchanged in shape: appended messages
+//!   are listed in its `merged_from`), a list of its messages without their bodies, the merge records that say
+//!   why each appended message is there, links to related tickets, and who may reply into it. Bodies live in the
+//!   messages, so the record grows by a few hundred bytes per message, never by a body: every value stays well
+//!   inside the 400 KB item limit of the strictest Spin backend (DynamoDB).
+//! - The **enqueued** flag is on the message that created the ticket, not on the record. Only that intake (and
+//!   its retries) ever writes that message, so setting the flag cannot race with an append rewriting the record.
+//! - Every value carries `v`; a value of an unknown version is an error, never a guess.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ticket::{Customer, Source, ThreadIds, Ticket};
+
+/// The version this build writes, and the only one it reads.
+pub const RECORD_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("not a stored value of the expected kind: {0}")]
+    Malformed(String),
+    #[error("stored value version {found} is not supported (this build reads version {RECORD_VERSION})")]
+    UnknownVersion { found: u64 },
+}
+
+/// One intake as received: everything its normalised ticket held, plus the raw body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// The id normalisation gave the intake (a ULID). A created ticket takes this id; an appended message is
+    /// listed under it in the ticket's `merged_from`.
+    pub id: String,
+    pub source: Source,
+    pub received_at: String,
+    pub idempotency_key: String,
+    pub customer: Customer,
+    pub subject: String,
+    /// The stripped body: for email, the reply without its quoted history; what the model reads.
+    pub body: String,
+    pub body_truncated: bool,
+    /// The body before stripping, when the lane had one (email); cleaned like the body, cut at
+    /// [`super::StoreConfig::raw_body_limit`].
+    pub raw_body: Option<String>,
+    pub raw_body_truncated: bool,
+    pub page_url: Option<String>,
+    /// Its Message-ID, In-Reply-To and References.
+    pub thread: ThreadIds,
+    pub transcript_id: Option<String>,
+    /// Other people on the message (an email's To and Cc), as match addresses: they may reply into the ticket.
+    pub participants: Vec<String>,
+}
+
+impl Message {
+    /// The ticket this message starts, when it starts one.
+    pub fn to_ticket(&self) -> Ticket {
+        Ticket {
+            id: self.id.clone(),
+            customer: self.customer.clone(),
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+            body_truncated: self.body_truncated,
+            source: self.source,
+            received_at: self.received_at.clone(),
+            page_url: self.page_url.clone(),
+            thread: self.thread.clone(),
+            transcript_id: self.transcript_id.clone(),
+            idempotency_key: self.idempotency_key.clone(),
+            merged_from: Vec::new(),
+            reading: None,
+        }
+    }
+}
+
+/// Why a message was appended to a ticket instead of starting one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MergeReason {
+    /// The intake named the ticket itself (a ticket reference from a subject tag or a reply address).
+    SameKey,
+    /// An email whose In-Reply-To or References names a Message-ID already on the ticket.
+    Thread,
+    /// The same customer about the same problem, within the window, text similarity over the threshold.
+    Duplicate,
+}
+
+/// The explanation every appended message carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Merge {
+    /// The appended message's id.
+    pub message: String,
+    pub reason: MergeReason,
+    /// Text similarity for `duplicate`; 1 for `thread` and `same-key`, which are certain by construction.
+    pub score: f64,
+    /// For a person: which header matched, or the words the two texts share.
+    pub detail: String,
+}
+
+/// Why a new ticket points at an older one it was *not* merged into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkReason {
+    /// The message threads onto (or names) a ticket, but its sender is neither that ticket's customer nor a
+    /// participant: appending a stranger's mail to someone's ticket is the complaint we design against.
+    OtherSender,
+    /// The ticket it threads onto (or names) is closed: a follow-up starts a new ticket.
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub ticket_id: String,
+    pub reason: LinkReason,
+    /// What pointed there, e.g. `In-Reply-To <id>`.
+    pub via: String,
+}
+
+/// The value under a message key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageEntry {
+    pub v: u32,
+    pub ticket_id: String,
+    /// `None` for a bare thread pointer: a Message-ID that is not the idempotency key of the message carrying it.
+    pub message: Option<Message>,
+    /// Set when the message was appended (and how); `None` when it created the ticket.
+    pub merge: Option<Merge>,
+    /// For a creating message whose thread target it was not admitted to.
+    pub link: Option<Link>,
+    /// The lane confirmed it sent what this message asked for: the ticket it created (ticket queue), or its
+    /// append event (read-tickets queue).
+    pub enqueued: bool,
+}
+
+/// A message as the record lists it: enough to show a timeline; the bodies are under `key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRef {
+    pub id: String,
+    pub key: String,
+    pub source: Source,
+    pub received_at: String,
+    pub subject: String,
+}
+
+/// The value under a ticket key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketRecord {
+    pub v: u32,
+    pub ticket: Ticket,
+    pub closed: bool,
+    /// Match addresses allowed to thread replies into the ticket: the customer, and everyone on its messages.
+    pub participants: Vec<String>,
+    /// In arrival order; the first created the ticket.
+    pub messages: Vec<MessageRef>,
+    pub merges: Vec<Merge>,
+    pub links: Vec<Link>,
+}
+
+impl TicketRecord {
+    pub fn new(key: &str, message: &Message, link: Option<Link>, participants: Vec<String>) -> Self {
+        Self {
+            v: RECORD_VERSION,
+            ticket: message.to_ticket(),
+            closed: false,
+            participants,
+            messages: vec![message_ref(key, message)],
+            merges: Vec::new(),
+            links: link.into_iter().collect(),
+        }
+    }
+
+    pub fn has_message(&self, key: &str) -> bool {
+        self.messages.iter().any(|m| m.key == key)
+    }
+
+    /// Adds an appended message; a no-op when it is already there, so a retry can apply it again.
+    pub fn append(&mut self, key: &str, message: &Message, merge: &Merge, participants: &[String], cap: usize) {
+        if self.has_message(key) {
+            return;
+        }
+        self.messages.push(message_ref(key, message));
+        self.merges.push(merge.clone());
+        self.ticket.merged_from.push(message.id.clone());
+        for p in participants {
+            if self.participants.len() < cap && !self.participants.contains(p) {
+                self.participants.push(p.clone());
+            }
+        }
+    }
+}
+
+fn message_ref(key: &str, message: &Message) -> MessageRef {
+    MessageRef {
+        id: message.id.clone(),
+        key: key.to_owned(),
+        source: message.source,
+        received_at: message.received_at.clone(),
+        subject: message.subject.clone(),
+    }
+}
+
+/// One of a customer's recent tickets, with what the duplicate rule compares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recent {
+    pub ticket_id: String,
+    /// When the ticket was created, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    pub fingerprint: super::similar::Fingerprint,
+}
+
+/// The value under a customer key: newest first, capped, expired entries dropped on every write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentTickets {
+    pub v: u32,
+    pub entries: Vec<Recent>,
+}
+
+impl Default for RecentTickets {
+    fn default() -> Self {
+        Self { v: RECORD_VERSION, entries: Vec::new() }
+    }
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("stored values hold only strings, numbers, bools, lists and options")
+}
+
+pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, RecordError> {
+    // The version first, so a future shape is reported as a version problem, not as a parse error.
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| RecordError::Malformed(e.to_string()))?;
+    match value.get("v").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(RECORD_VERSION) => {}
+        Some(v) => return Err(RecordError::UnknownVersion { found: v }),
+        None => return Err(RecordError::Malformed("no version field \"v\"".into())),
+    }
+    serde_json::from_value(value).map_err(|e| RecordError::Malformed(e.to_string()))
+}

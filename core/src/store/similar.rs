@@ -1,0 +1,581 @@
+//! How alike two texts are: the measure behind cross-lane duplicate merges.
+//!
+//! The measure is the **cosine of the two sets of content words** (binary weights): `|A∩B| / √(|A|·|B|)`.
+//! Cosine rather than Jaccard because the lanes differ in length by nature: a form message is three lines, a
+//! chat transcript thirty, and Jaccard punishes the longer one for words the shorter never had room for. Words
+//! rather than character n-grams so that every merge can be explained by listing the words the texts share.
+//!
+//! A text's content words come from its subject and body:
+//! - Subject: reply and forward prefixes are removed, repeated and in any case (`Re`, `RE[2]`, `Fwd`, `Fw`, `AW`,
+//!   `WG`, `SV`, `VS`, `TR`, `Réf`, `Antw`, `RV`, `Enc`, `Odp`, …), and leading `[tags]`; `(no subject)` counts as
+//!   empty.
+//! - Body: a signature is cut (from a `--` line; from the last sign-off line such as `Best regards,`, `Mit
+//!   freundlichen Grüßen`, `Cordialement` among the last ten lines; from the last line there that is just the
+//!   sender's name, e.g. `Mike Dubois` above `Backend lead, Quartz Labs`); "Sent from my …" lines are dropped; a
+//!   chat transcript's speaker labels and timestamps (`[14:02] Ana:`) are dropped.
+//! - Words: lower case, accents folded (`é` → `e`, `ß` → `ss`), split at anything not a letter or digit; CJK runs
+//!   become character bigrams. Dropped: one-letter words, numbers under three digits (times, counts), stop words
+//!   of English, German, French, Spanish, Portuguese, Dutch, Italian and Swedish, words every support message
+//!   has (`hello`, `thanks`, `help`, `issue`, `problem`, `urgent`, `new`, `since`, …), and the customer's own name and address
+//!   parts (both texts are from the same customer, so identity is no evidence of the same problem). Words of four
+//!   or more ASCII letters lose common inflections (`-s`, `-es`, `-ies`, `-ed`, `-ing`, German `-en`, a final
+//!   `-e`), so `charged`, `charges` and `charging` are one word; then every word of letters keeps only its first
+//!   five (`dashboard` → `dashb`), which joins inflections in other languages and late typos. Words with digits
+//!   (`INV-20931`, `v2`, `401`) are identifiers and stay whole.
+//! - Chat: lines spoken by staff or a bot (labels `Agent`, `Agent (Sam)`, `Bot`, `Support`, `Agente`, …) are left
+//!   out: the customer's words are the evidence. The chat lane must label lines `Speaker: text`.
+//!
+//! The index stores each ticket's words, not the ticket, so the rule runs without reading the ticket. To keep an
+//! index value bounded, a text with more than [`SKETCH`] distinct words keeps the [`SKETCH`] whose 64-bit hash
+//! (FNV-1a, finalised) is smallest — a bottom-k sketch, a uniform sample — and the intersection is estimated
+//! from the sketches. Below that size the score is exact. The sample depends on the hash: it must never change.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::normalise::NO_SUBJECT;
+use crate::ticket::Customer;
+
+/// Most words a fingerprint keeps.
+pub const SKETCH: usize = 256;
+
+/// A text's content words, as the index stores them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// How many distinct content words the text had.
+    pub n: u32,
+    /// At most [`SKETCH`] of them: those with the smallest hashes, in hash order.
+    pub words: Vec<String>,
+}
+
+impl Fingerprint {
+    fn truncated(&self) -> bool {
+        self.words.len() < self.n as usize
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Similarity {
+    /// Cosine similarity, 0 to 1.
+    pub score: f64,
+    /// The content words both texts have (from the sketches when a text was longer than [`SKETCH`]), sorted.
+    pub shared: Vec<String>,
+}
+
+/// The fingerprint of a subject and body, leaving out the words in `identity` (see [`identity_words`]).
+pub fn fingerprint(subject: &str, body: &str, identity: &HashSet<String>) -> Fingerprint {
+    let mut words = HashSet::new();
+    let subject = normalise_subject(subject);
+    if subject != NO_SUBJECT {
+        collect_words(subject, identity, &mut words);
+    }
+    collect_words(&matching_text(body, identity), identity, &mut words);
+    let mut hashed: Vec<(u64, String)> = words.into_iter().map(|w| (fnv1a(&w), w)).collect();
+    hashed.sort_unstable();
+    let n = hashed.len() as u32;
+    hashed.truncate(SKETCH);
+    Fingerprint { n, words: hashed.into_iter().map(|(_, w)| w).collect() }
+}
+
+/// The words of a customer's name and address, folded like content words.
+pub fn identity_words(customer: &Customer) -> HashSet<String> {
+    let mut out = HashSet::new();
+    let mut add = |text: &str| {
+        for w in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            let w = fold(&w.to_lowercase());
+            out.insert(stem(&w));
+            out.insert(w);
+        }
+    };
+    if let Some(name) = &customer.name {
+        add(name);
+    }
+    if let Some(email) = &customer.email
+        && let Some((local, domain)) = email.rsplit_once('@')
+    {
+        add(local);
+        // The domain's labels but the last (the TLD says nothing, and `com` might be a real word elsewhere).
+        if let Some((labels, _tld)) = domain.rsplit_once('.') {
+            add(labels);
+        }
+    }
+    out
+}
+
+pub fn similarity(a: &Fingerprint, b: &Fingerprint) -> Similarity {
+    let none = Similarity { score: 0.0, shared: Vec::new() };
+    if a.n == 0 || b.n == 0 {
+        return none;
+    }
+    let (ha, hb) = (hashes(a), hashes(b));
+    // Only hashes both sketches cover are comparable: up to the largest hash a truncated sketch kept.
+    let cover = |f: &Fingerprint, h: &[(u64, &str)]| if f.truncated() { h.last().map_or(0, |x| x.0) } else { u64::MAX };
+    let tau = cover(a, &ha).min(cover(b, &hb));
+
+    let (mut i, mut j, mut union, mut shared) = (0, 0, 0usize, Vec::new());
+    loop {
+        let (x, y) = (ha.get(i).filter(|x| x.0 <= tau), hb.get(j).filter(|y| y.0 <= tau));
+        match (x, y) {
+            (None, None) => break,
+            (Some(x), Some(y)) if x.0 == y.0 => {
+                shared.push(x.1.to_owned());
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x.0 < y.0 => i += 1,
+            (Some(_), None) => i += 1,
+            _ => j += 1,
+        }
+        union += 1;
+    }
+    let (na, nb) = (f64::from(a.n), f64::from(b.n));
+    let intersection = if !a.truncated() && !b.truncated() {
+        shared.len() as f64
+    } else if union == 0 {
+        0.0
+    } else {
+        // Jaccard estimated on the covered range, turned back into an intersection size: |A∩B| = J(|A|+|B|)/(1+J).
+        let jac = shared.len() as f64 / union as f64;
+        jac * (na + nb) / (1.0 + jac)
+    };
+    shared.sort_unstable();
+    Similarity { score: (intersection / (na * nb).sqrt()).min(1.0), shared }
+}
+
+fn hashes(f: &Fingerprint) -> Vec<(u64, &str)> {
+    let mut v: Vec<(u64, &str)> = f.words.iter().map(|w| (fnv1a(w), w.as_str())).collect();
+    v.sort_unstable();
+    v
+}
+
+/// The subject without reply/forward prefixes and leading `[tags]`.
+pub fn normalise_subject(subject: &str) -> &str {
+    let mut s = subject.trim();
+    loop {
+        let before = s;
+        if s.starts_with('[')
+            && let Some(end) = s.find(']').filter(|&e| e <= 40)
+        {
+            s = s[end + 1..].trim_start();
+        }
+        if let Some(colon) = s.find([':', '：']).filter(|&c| c <= 10) {
+            let head = s[..colon].trim_end();
+            // `Re[2]`, `RE(3)`: a count some clients add.
+            let head = head.split(['[', '(']).next().unwrap_or(head).trim_end();
+            if SUBJECT_PREFIXES.contains(&fold(&head.to_lowercase()).as_str()) {
+                s = s[colon..].trim_start_matches([':', '：']).trim_start();
+            }
+        }
+        if s == before {
+            return s;
+        }
+    }
+}
+
+const SUBJECT_PREFIXES: &[&str] = &[
+    "re", "fw", "fwd", "aw", "wg", "sv", "vs", "tr", "ref", "antw", "rv", "enc", "odp", "rif", "r", "i", "fs", "vl",
+    "doorst", "wtr", "pd", "ynt", "ilt", "res",
+];
+
+/// The body as the rule reads it: signature, mobile footers and chat speaker labels removed.
+fn matching_text(body: &str, identity: &HashSet<String>) -> String {
+    let mut lines: Vec<&str> = Vec::new();
+    for line in body.lines() {
+        let t = line.trim();
+        if t == "--" || t == "-- " || (t.len() >= 5 && t.chars().all(|c| c == '_')) {
+            break;
+        }
+        let lower = t.to_lowercase();
+        if MOBILE_FOOTERS.iter().any(|f| lower.starts_with(f)) {
+            continue;
+        }
+        let (label, text) = split_label(t);
+        if label.is_some_and(is_staff_label) {
+            // The customer's words are the evidence; an agent's or a bot's are not.
+            continue;
+        }
+        lines.push(text);
+    }
+    // Cut at the last sign-off line among the last ten non-empty lines.
+    let tail_start = {
+        let mut seen = 0;
+        let mut start = lines.len();
+        for (i, l) in lines.iter().enumerate().rev() {
+            if !l.is_empty() {
+                seen += 1;
+                start = i;
+            }
+            if seen == 10 {
+                break;
+            }
+        }
+        start
+    };
+    if let Some(cut) = (tail_start..lines.len()).rev().find(|&i| is_sign_off(lines[i])) {
+        lines.truncate(cut);
+    }
+    // A signature with no sign-off before it starts at the sender's name on a line of its own (`Mike Dubois` then
+    // `Backend lead, Quartz Labs`): the title and company under it are the same in every mail the sender writes.
+    let tail_start = tail_start.min(lines.len());
+    if let Some(cut) = (tail_start..lines.len()).rev().find(|&i| is_name_line(lines[i], identity)) {
+        lines.truncate(cut);
+    }
+    lines.join("\n")
+}
+
+/// A line whose first part (before `,`, `|`, `-`, `–`, `—`, `/`) is nothing but the sender's name or address words.
+fn is_name_line(line: &str, identity: &HashSet<String>) -> bool {
+    let first = line.split([',', '|', '-', '–', '—', '/']).find(|p| !p.trim().is_empty()).unwrap_or("");
+    let words: Vec<String> = first.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| fold(&w.to_lowercase())).collect();
+    !words.is_empty() && words.len() <= 4 && words.iter().all(|w| identity.contains(w))
+}
+
+const MOBILE_FOOTERS: &[&str] = &[
+    "sent from my", "sent from outlook", "get outlook for", "envoyé de mon", "envoyé depuis", "von meinem",
+    "gesendet von", "enviado desde mi", "enviado do meu", "enviado de meu", "verzonden vanaf", "verstuurd vanaf",
+    "inviato da", "skickat från",
+];
+
+fn is_sign_off(line: &str) -> bool {
+    let l = fold(&line.to_lowercase());
+    let l = l.trim_end_matches([',', '!', '.', ' ']).trim();
+    SIGN_OFFS.contains(&l)
+}
+
+const SIGN_OFFS: &[&str] = &[
+    "thanks", "thank you", "thanks in advance", "thank you in advance", "many thanks", "thanks a lot", "thx", "ty",
+    "best", "best regards", "kind regards", "regards", "warm regards", "cheers", "br", "sincerely", "all the best",
+    "mit freundlichen grussen", "freundliche grusse", "viele grusse", "beste grusse", "liebe grusse", "gruss",
+    "grusse", "lg", "vg", "danke", "cordialement", "bien cordialement", "bien a vous", "merci", "merci d'avance",
+    "salutations", "saludos", "un saludo", "saludos cordiales", "atentamente", "gracias", "muchas gracias",
+    "atenciosamente", "obrigado", "obrigada", "abracos", "cumprimentos", "met vriendelijke groet", "groeten",
+    "groet", "cordiali saluti", "saluti", "grazie", "med vanliga halsningar", "halsningar", "mvh", "vanliga halsningar",
+];
+
+/// `[14:02] Ana Lima: text` → (`Ana Lima`, `text`). A label is up to four words of letters before a colon and a
+/// space; a timestamp before it is dropped.
+fn split_label(line: &str) -> (Option<&str>, &str) {
+    let mut s = line.trim_start();
+    if (s.starts_with('[') || s.starts_with('('))
+        && let Some(end) = s.find([']', ')']).filter(|&e| e <= 25)
+    {
+        s = s[end + 1..].trim_start();
+    }
+    // A bare clock time: `14:02` or `14:02:11`.
+    if let Some(first) = s.split_whitespace().next()
+        && first.len() >= 4
+        && first.contains(':')
+        && first.chars().all(|c| c.is_ascii_digit() || c == ':')
+    {
+        s = s[first.len()..].trim_start();
+    }
+    if let Some(colon) = s.find(':').filter(|&c| c > 0 && c <= 40) {
+        let label = &s[..colon];
+        let rest = &s[colon + 1..];
+        let label_like = label.split_whitespace().count() <= 4
+            && label.chars().all(|c| c.is_alphabetic() || " .-'()".contains(c));
+        if label_like && (rest.is_empty() || rest.starts_with(char::is_whitespace)) {
+            return (Some(label), rest.trim_start());
+        }
+    }
+    (None, s)
+}
+
+/// Speaker labels the chat lane gives staff and bots (`Agent:`, `Agent (Sam):`, `Bot:`, …), in the languages of
+/// the stop words.
+fn is_staff_label(label: &str) -> bool {
+    let first = label.split(|c: char| !c.is_alphabetic()).find(|w| !w.is_empty()).unwrap_or("");
+    STAFF_LABELS.contains(&fold(&first.to_lowercase()).as_str())
+}
+
+const STAFF_LABELS: &[&str] = &[
+    "agent", "bot", "support", "operator", "assistant", "staff", "agente", "atendente", "operador", "asistente",
+    "medewerker", "conseiller", "conseillere", "mitarbeiter", "kundenservice", "operatore", "assistente",
+];
+
+fn collect_words(text: &str, identity: &HashSet<String>, out: &mut HashSet<String>) {
+    let lower = text.to_lowercase();
+    let mut word = String::new();
+    for c in lower.chars().chain(std::iter::once(' ')) {
+        if c.is_alphanumeric() {
+            word.push(c);
+            continue;
+        }
+        if word.is_empty() {
+            continue;
+        }
+        if word.chars().any(is_cjk) {
+            // No spaces between CJK words: every pair of neighbouring characters stands in for one.
+            let chars: Vec<char> = word.chars().collect();
+            if chars.len() == 1 {
+                out.insert(word.clone());
+            }
+            for pair in chars.windows(2) {
+                out.insert(pair.iter().collect());
+            }
+        } else {
+            let folded = fold(&word);
+            if keep(&folded) {
+                let stemmed = stem(&folded);
+                if !identity.contains(&folded) && !identity.contains(&stemmed) && !STOP_WORDS.contains(stemmed.as_str()) {
+                    out.insert(truncate(stemmed));
+                }
+            }
+        }
+        word.clear();
+    }
+}
+
+fn keep(word: &str) -> bool {
+    let chars = word.chars().count();
+    if chars < 2 || STOP_WORDS.contains(word) {
+        return false;
+    }
+    !(word.chars().all(|c| c.is_ascii_digit()) && chars < 3)
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
+}
+
+/// Folds the accents of Latin letters (matching only: `réf` = `ref`, `grüße` = `grusse`).
+fn fold(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => out.push('a'),
+            'ç' | 'ć' | 'č' => out.push('c'),
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => out.push('e'),
+            'ì' | 'í' | 'î' | 'ï' | 'ī' => out.push('i'),
+            'ñ' | 'ń' | 'ň' => out.push('n'),
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => out.push('o'),
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => out.push('u'),
+            'ý' | 'ÿ' => out.push('y'),
+            'ś' | 'š' => out.push('s'),
+            'ź' | 'ż' | 'ž' => out.push('z'),
+            'ł' => out.push('l'),
+            'ř' => out.push('r'),
+            'ß' => out.push_str("ss"),
+            'æ' => out.push_str("ae"),
+            'œ' => out.push_str("oe"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A light, language-blind suffix fold: enough to make inflected forms of one word meet, not a real stemmer.
+fn stem(word: &str) -> String {
+    if word.len() < 4 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
+        return word.to_owned();
+    }
+    let mut w = word.to_owned();
+    if w.ends_with("ies") && w.len() > 4 {
+        w.truncate(w.len() - 3);
+        w.push('y');
+    } else if w.ends_with("sses")
+        || ["xes", "zes", "ches", "shes"].iter().any(|s| w.ends_with(s))
+        || (w.ends_with("en") && w.len() >= 7)
+    {
+        // `-es` after a sibilant (`boxes`, `classes`), and German `-en` plurals (`Rechnungen`).
+        w.truncate(w.len() - 2);
+    } else if w.ends_with("ing") && w.len() >= 6 {
+        w.truncate(w.len() - 3);
+        undouble(&mut w);
+    } else if w.ends_with("ed") && w.len() >= 5 {
+        w.truncate(w.len() - 2);
+        undouble(&mut w);
+    } else if w.ends_with('s') && !["ss", "us", "is"].iter().any(|s| w.ends_with(s)) {
+        w.truncate(w.len() - 1);
+    }
+    if w.len() >= 5 && w.ends_with('e') {
+        w.truncate(w.len() - 1);
+    }
+    w
+}
+
+/// A word of letters keeps its first [`PREFIX`] characters: inflections the suffix fold does not know (`esporto` /
+/// `esportati`, `notificaciones` / `notificación`, `задачах` / `задачи`) and most typos past the fifth letter
+/// then meet. Words with digits (`inv-20931`, `v2`, `401`) are identifiers and stay whole.
+fn truncate(word: String) -> String {
+    if !word.chars().all(char::is_alphabetic) || word.chars().count() <= PREFIX {
+        return word;
+    }
+    word.chars().take(PREFIX).collect()
+}
+
+/// How many leading letters of a word the rule compares.
+const PREFIX: usize = 5;
+
+/// `stopp` → `stop`, `runn` → `run` (but `fill`, `pass`, `buzz` keep theirs).
+fn undouble(w: &mut String) {
+    let b = w.as_bytes();
+    if b.len() >= 3 && b[b.len() - 1] == b[b.len() - 2] && !b"aeiouslz".contains(&b[b.len() - 1]) {
+        w.pop();
+    }
+}
+
+/// 64-bit FNV-1a with MurmurHash3's finaliser: stable across builds and platforms (the sketch order depends on
+/// it). The finaliser matters: FNV alone leaves the high bits of similar short words alike, and the sketch keeps
+/// the smallest hashes, so without it the sample would not be uniform.
+fn fnv1a(word: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in word.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+static STOP_WORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    [EN, SUPPORT, DE, FR, ES, PT, NL, IT, SV]
+        .iter()
+        .flat_map(|list| list.split_whitespace())
+        .flat_map(|w| {
+            let f = fold(w);
+            [stem(&f), f]
+        })
+        .collect()
+});
+
+const EN: &str = "a about above after again against all also am an and any are aren as at be because been before \
+    being below between both but by can cannot could couldn did didn do does doesn doing don down during each even \
+    few for from further get gets got getting had hadn has hasn have haven having he her here hers herself him \
+    himself his how i if im in into is isn it its itself ive just let me more most my myself no nor not now of off \
+    on once only or other ought our ours ourselves out over own same she should shouldn so some such than that the \
+    their theirs them themselves then there these they this those through to too under until up very was wasn we \
+    were weren what when where which while who whom why will with won would wouldn you your yours yourself \
+    yourselves still yet ll ve re already anyone someone something anything one ok okay yes sure well way thing \
+    things lot much many able know seem seems see make made go going went come came tell told say said us like \
+    give gives keep keeps might must may";
+
+/// Words nearly every support message has, in the languages above: evidence of nothing.
+const SUPPORT: &str = "hi hello hey dear thanks thank thx please pls help support team regards kind best cheers \
+    sorry question issue issues problem problems urgent urgently asap today yesterday tomorrow morning afternoon \
+    evening again need needs want try tried trying work works working worked anymore still hope fine right \
+    visitor agent bot assistant customer reply look looking quick quickly soon possible let know every since \
+    show new time use sent send ago last week day via etc maybe \
+    hallo danke bitte grusse gruss freundlichen geehrte geehrter damen herren leider schon immer wieder heute \
+    problem frage hilfe bonjour merci cordialement svp madame monsieur depuis toujours encore aujourd hui probleme \
+    aide hola gracias saludos favor buenas buenos dias ayuda problema hoy ola obrigado obrigada bom boa dia tarde \
+    ajuda hoje consigo goedemorgen goedendag bedankt alvast hej tack buongiorno grazie aiuto hiya howdy guten tag \
+    goedemiddag goedenavond dzien dobry pozdrawiam dziekuje cumprimentos buonasera salve hei hilsen tusen takk \
+    здравствуйте добрый день спасибо уважением привет";
+
+const DE: &str = "aber alle allem allen aller alles als also am an andere anderen auch auf aus bei bin bis bist da \
+    damit dann das dass dem den der des die dies diese diesem diesen dieser du durch ein eine einem einen einer \
+    eines er es etwas euch euer fur hat hatte hatten habe haben hier ich ihr ihre im in ist ja jede jeder kann \
+    kein keine konnen konnte mein meine meinem meinen mich mir mit muss nach nicht noch nun nur ob oder ohne sehr \
+    sein seine sich sie sind so uber um und uns unser unsere unter vom von vor war waren was weil wenn wer wie \
+    wir wird wo zu zum zur mehr seit wurde werden gibt geht";
+
+const FR: &str = "au aux avec ce ces cet cette dans de des du elle en et eux il ils je la le les leur lui ma mais \
+    me meme mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se ses son sur ta te tes toi ton tu un \
+    une vos votre vous est sont suis ai as avons avez ont etait ete etre avoir fait faire plus tres bien peux \
+    peut pouvez comme quand aussi tout tous";
+
+const ES: &str = "al algo como con de del el ella ellos en entre era es esa ese eso esta este esto estoy estan fue \
+    ha he hay la las le les lo los me mi mis muy mas nos para pero por porque que se si sin sobre su sus tambien \
+    te tengo tiene un una uno unos yo ya cuando donde desde puedo puede todo";
+
+const PT: &str = "ao aos as com como da das de do dos ela ele em entre era essa esse esta este eu foi ha isso ja \
+    mais mas me meu minha muito na nas nao no nos os ou para pela pelo por que se sem seu sua tambem tem um uma \
+    voce estou quando onde desde posso pode";
+
+const NL: &str = "aan al als bij dat de die dit een en er het hij ik in is je kan maar me met mijn niet nog of om \
+    ons ook op over te tot uit van voor was wat we wel zijn ze zo";
+
+const IT: &str = "al alla anche che chi ci come con da dal del della di e gli ha ho il in io la le lo ma mi mio \
+    mia non per piu quando se si sono su sul una uno";
+
+const SV: &str = "att av de den det en ett har inte jag kan med min mitt och om pa som till var vi";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matching_text_plain(body: &str) -> String {
+        matching_text(body, &HashSet::new())
+    }
+
+    fn fp(subject: &str, body: &str) -> Fingerprint {
+        fingerprint(subject, body, &HashSet::new())
+    }
+
+    #[test]
+    fn subject_prefixes() {
+        assert_eq!(normalise_subject("Re: RE[2]: Fwd: AW: Invoice"), "Invoice");
+        assert_eq!(normalise_subject("Réf : TR: SV: VS: WG: Fw: Login"), "Login");
+        assert_eq!(normalise_subject("[EXTERNAL] Re: Export fails"), "Export fails");
+        assert_eq!(normalise_subject("Remote: working?"), "Remote: working?");
+        assert_eq!(normalise_subject("Error: 500"), "Error: 500");
+    }
+
+    #[test]
+    fn signatures_footers_and_labels_are_not_evidence() {
+        let t = matching_text_plain("Hi,\nthe export fails.\n\nBest regards,\nAna Lima\nHead of Ops, Acme\n+44 20 7946 0958");
+        assert_eq!(t, "Hi,\nthe export fails.\n");
+        assert_eq!(matching_text("Broken.\n-- \nAna\nAcme", &HashSet::new()), "Broken.");
+        let ana: HashSet<String> = ["ana", "lima"].iter().map(|w| (*w).to_owned()).collect();
+        assert_eq!(matching_text("It broke.\n\nAna Lima\nHead of Ops | Acme", &ana), "It broke.\n");
+        assert_eq!(matching_text("Ana Lima reporting, the export broke", &ana), "Ana Lima reporting, the export broke");
+        assert_eq!(matching_text_plain("Broken.\nSent from my iPhone"), "Broken.");
+        assert_eq!(matching_text_plain("[14:02] Ana Lima: my card was charged twice\nAgent (Sam): which card?\nBot: bye"), "my card was charged twice");
+        assert_eq!(split_label("Error 500: gateway"), (None, "Error 500: gateway"));
+        assert_eq!(split_label("see https://x.example/a"), (None, "see https://x.example/a"));
+        assert_eq!(split_label("[09:14] Agent (Sam): hi"), (Some("Agent (Sam)"), "hi"));
+    }
+
+    #[test]
+    fn words_are_folded_and_stemmed() {
+        let f = fp("Re: Charges", "I was charged twice, charging stopped. Die Rechnungen! Grüße");
+        let mut w = f.words.clone();
+        w.sort();
+        assert_eq!(w, ["charg", "rechn", "stop", "twic"]);
+    }
+
+    #[test]
+    fn cosine_is_exact_below_the_sketch_size() {
+        let a = fp("Invoice", "invoice amount wrong vat");
+        let b = fp("", "the vat on my invoice is wrong, please fix the amount and the address");
+        let s = similarity(&a, &b);
+        // a = {invoi, amoun, wrong, vat}, b = {vat, invoi, wrong, fix, amoun, addre}
+        assert_eq!(s.shared, ["amoun", "invoi", "vat", "wrong"]);
+        assert!((s.score - 4.0 / (4.0f64 * 6.0).sqrt()).abs() < 1e-9, "{}", s.score);
+        assert_eq!(similarity(&a, &Fingerprint::default()).score, 0.0);
+    }
+
+    #[test]
+    fn sketches_estimate_long_texts() {
+        let text = |from: usize, to: usize| (from..to).map(|i| format!("word{i}x")).collect::<Vec<_>>().join(" ");
+        let a = fp("", &text(0, 1000));
+        let b = fp("", &text(500, 1500));
+        assert_eq!((a.n, a.words.len()), (1000, SKETCH));
+        // True cosine: 500 / 1000 = 0.5.
+        let s = similarity(&a, &b).score;
+        assert!((s - 0.5).abs() < 0.1, "{s}");
+        assert!((similarity(&a, &a).score - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn identity_is_left_out() {
+        let customer = Customer { email: Some("ana.lima+x@acme.io".into()), name: Some("Ana Lima".into()) };
+        let id = identity_words(&customer);
+        let f = fingerprint("Acme export", "Ana from Acme: export fails", &id);
+        let mut w = f.words;
+        w.sort();
+        assert_eq!(w, ["expor", "fail"]);
+    }
+
+    #[test]
+    fn cjk_becomes_bigrams() {
+        let f = fp("", "請求書が届きません");
+        assert!(f.words.contains(&"請求".to_owned()), "{:?}", f.words);
+    }
+}
