@@ -6,9 +6,11 @@
 //! - [`outbound`]: `allowed_outbound_hosts` matching.
 //! - [`kv_sqlite`]: the key-value backend in Spin's SQLite layout.
 //! - [`routes`]: Spin route matching and the `spin-*` request headers.
+//! - [`sqs_trigger`]: `[[trigger.sqs]]`, polling with the AWS SDK like the trigger-sqs plugin.
 
 pub mod kv_sqlite;
 pub mod manifest;
 pub mod outbound;
 pub mod routes;
+pub mod sqs_trigger;
 pub mod variables;
