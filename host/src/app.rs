@@ -1,0 +1,135 @@
+//! Loading an application: spin.toml → resolved variables, per-component permissions, compiled components,
+//! and the two triggers, ready to run. Everything that can be wrong with the manifest or the environment is
+//! found here, before anything listens.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::http_trigger::{HttpComponent, HttpTrigger};
+use crate::kv_sqlite::SqliteKv;
+use crate::manifest::{FileMount, LoadedManifest, SqsTrigger};
+use crate::outbound::AllowedHosts;
+use crate::routes::{Route, Router};
+use crate::runtime::{self, ComponentEnv};
+use crate::spin_bindings::sqs_guest::SpinSqsPre;
+use crate::sqs_guest::{SqsComponent, SqsGuests};
+use crate::variables::ResolvedVariables;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+
+pub struct Options {
+    pub manifest: PathBuf,
+    pub variables: Vec<String>,
+    pub http_timeout: Duration,
+    pub sqs_cpu_limit: Duration,
+}
+
+pub struct App {
+    pub manifest: LoadedManifest,
+    pub http: Arc<HttpTrigger>,
+    pub sqs: Arc<SqsGuests>,
+    pub sqs_triggers: Vec<SqsTrigger>,
+}
+
+impl App {
+    pub fn load(options: &Options) -> anyhow::Result<Self> {
+        let manifest = LoadedManifest::load(&options.manifest)?;
+        let variables = Arc::new(
+            ResolvedVariables::resolve(&manifest.manifest, &options.variables, |k| std::env::var(k).ok())
+                .with_context(|| format!("{}", manifest.path.display()))?,
+        );
+        let spin_dir = manifest.dir.join(".spin");
+        std::fs::create_dir_all(&spin_dir).with_context(|| format!("creating {}", spin_dir.display()))?;
+        let kv = Arc::new(SqliteKv::open(&spin_dir.join("sqlite_key_value.db"))?);
+
+        let engine = runtime::engine()?;
+        let linker = runtime::linker(&engine)?;
+        let http_ids: Vec<&str> = manifest.manifest.trigger.http.iter().map(|t| t.component.as_str()).collect();
+        let sqs_ids: Vec<&str> = manifest.manifest.trigger.sqs.iter().map(|t| t.component.as_str()).collect();
+
+        let mut http_components = HashMap::new();
+        let mut sqs_components = HashMap::new();
+        for (id, c) in &manifest.manifest.component {
+            if !http_ids.contains(&id.as_str()) && !sqs_ids.contains(&id.as_str()) {
+                continue;
+            }
+            let env = Arc::new(component_env(&manifest, id, &kv, &variables)?);
+            let component = runtime::load(&engine, &manifest.source_path(id))?;
+            let instance_pre = linker
+                .instantiate_pre(&component)
+                .map_err(|e| anyhow::anyhow!("component `{id}` ({}): {e}", c.source.display()))?;
+            if http_ids.contains(&id.as_str()) {
+                let pre = ServicePre::new(instance_pre.clone())
+                    .map_err(|e| anyhow::anyhow!("component `{id}` does not export wasi:http/handler@0.3.0: {e}"))?;
+                http_components.insert(id.clone(), HttpComponent { pre, env: env.clone() });
+            }
+            if sqs_ids.contains(&id.as_str()) {
+                let pre = SpinSqsPre::new(instance_pre)
+                    .map_err(|e| anyhow::anyhow!("component `{id}` does not export spin:sqs handle-queue-message: {e}"))?;
+                sqs_components.insert(id.clone(), SqsComponent { pre, env });
+            }
+        }
+
+        let routes = manifest.manifest.trigger.http.iter().map(|t| Route::new(&t.route, &t.component)).collect();
+        let http = Arc::new(HttpTrigger {
+            engine: engine.clone(),
+            router: Router::new(routes),
+            components: http_components,
+            timeout: options.http_timeout,
+        });
+        let sqs = Arc::new(SqsGuests { engine, components: sqs_components, cpu_limit: options.sqs_cpu_limit });
+        let sqs_triggers = manifest
+            .manifest
+            .trigger
+            .sqs
+            .iter()
+            .map(|t| SqsTrigger { queue_url: variables.expand(&t.queue_url), ..t.clone() })
+            .collect();
+        Ok(Self { manifest, http, sqs, sqs_triggers })
+    }
+}
+
+fn component_env(
+    manifest: &LoadedManifest,
+    id: &str,
+    kv: &Arc<SqliteKv>,
+    variables: &Arc<ResolvedVariables>,
+) -> anyhow::Result<ComponentEnv> {
+    let c = manifest.component(id);
+    for label in &c.key_value_stores {
+        anyhow::ensure!(
+            label == "default",
+            "component `{id}`: key-value store `{label}` has no backend (only `default` exists without a runtime config)"
+        );
+    }
+    let hosts: Vec<String> = c.allowed_outbound_hosts.iter().map(|h| variables.expand(h)).collect();
+    let allowed_hosts = AllowedHosts::parse(&hosts).map_err(|e| anyhow::anyhow!("component `{id}`: {e}"))?;
+    let mut files = Vec::new();
+    for mount in &c.files {
+        let (source, destination) = match mount {
+            FileMount::Path(p) => (p.clone(), format!("/{}", p.display())),
+            FileMount::Mapped { source, destination } => (source.clone(), destination.clone()),
+        };
+        let host = manifest.dir.join(&source);
+        anyhow::ensure!(host.is_dir(), "component `{id}`: files entry {} is not a directory", host.display());
+        files.push((host, destination));
+    }
+    Ok(ComponentEnv {
+        id: id.to_owned(),
+        kv: kv.clone(),
+        key_value_stores: c.key_value_stores.clone(),
+        variables: variables.clone(),
+        component_variables: c.variables.clone(),
+        allowed_hosts,
+        files,
+        environment: c.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    })
+}
+
+/// Where a manifest path given on the command line points (a folder means its spin.toml).
+pub fn manifest_path(arg: &Path) -> PathBuf {
+    if arg.is_dir() { arg.join("spin.toml") } else { arg.to_path_buf() }
+}

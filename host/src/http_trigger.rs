@@ -1,0 +1,158 @@
+//! The HTTP trigger: `[[trigger.http]]` routes served with hyper, one fresh instance per request.
+//!
+//! Each request is matched to a route ([`crate::routes`]), told Spin's `spin-*` headers, and handed to a new
+//! instance of the component's `wasi:http/handler@0.3.0` export (instantiated from a pre-linked
+//! `ServicePre`). The instance lives in its own task until hyper has sent the whole response body — a p3 guest
+//! may still be writing its body after `handle` returned. A trap, a guest error code or a timeout fails that
+//! request with a 500 (no guest detail leaks to the client; it goes to the log) and the host keeps serving.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use wasmtime::Engine;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+
+use crate::routes::{Router, spin_headers};
+use crate::runtime::{ComponentEnv, Ctx, new_store};
+
+pub type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
+
+pub struct HttpComponent {
+    pub pre: ServicePre<Ctx>,
+    pub env: Arc<ComponentEnv>,
+}
+
+pub struct HttpTrigger {
+    pub engine: Engine,
+    pub router: Router,
+    pub components: HashMap<String, HttpComponent>,
+    /// Wall-clock limit per request (guest CPU and waiting both count).
+    pub timeout: Duration,
+}
+
+impl HttpTrigger {
+    pub async fn serve(self: Arc<Self>, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+        let local = listener.local_addr()?;
+        loop {
+            let (stream, client) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    eprintln!("[http] accept failed: {e}");
+                    continue;
+                }
+            };
+            let trigger = self.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let trigger = trigger.clone();
+                    async move { Ok::<_, std::convert::Infallible>(trigger.handle(req, local, client).await) }
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                if let Err(e) = conn.await {
+                    if !e.is_incomplete_message() {
+                        eprintln!("[http] connection from {client}: {e}");
+                    }
+                }
+            });
+        }
+    }
+
+    async fn handle(&self, mut req: hyper::Request<Incoming>, local: SocketAddr, client: SocketAddr) -> hyper::Response<ResponseBody> {
+        let started = Instant::now();
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let Some(route) = self.router.find(&path) else {
+            println!("[http] {method} {path} -> 404 (no route) in {:.1} ms", ms(started));
+            return plain(404, "Not Found\n");
+        };
+        let component = &self.components[&route.component];
+        let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+        let authority = host.unwrap_or_else(|| local.to_string());
+        let path_and_query = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| path.clone());
+        let full_url = format!("http://{authority}{path_and_query}");
+        for (name, value) in spin_headers(route, &full_url, &path, &client.to_string()) {
+            if let Ok(value) = http::HeaderValue::from_str(&value) {
+                req.headers_mut().insert(name, value);
+            }
+        }
+        if let Ok(uri) = full_url.parse::<http::Uri>() {
+            *req.uri_mut() = uri;
+        }
+
+        let response = self.run(component, req).await;
+        let (status, note) = match &response {
+            Ok(r) => (r.status().as_u16(), String::new()),
+            Err(e) => (500, format!(" ({e:#})")),
+        };
+        println!("[http] {} {method} {path} -> {status} in {:.1} ms{note}", route.component, ms(started));
+        response.unwrap_or_else(|_| plain(500, "Internal Server Error\n"))
+    }
+
+    async fn run(&self, component: &HttpComponent, req: hyper::Request<Incoming>) -> anyhow::Result<hyper::Response<ResponseBody>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let mut store = new_store(&self.engine, &component.env, self.timeout)?;
+        let pre = component.pre.clone();
+        let timeout = self.timeout;
+        tokio::spawn(async move {
+            let mut tx = Some(tx);
+            let call = async {
+                let service = pre.instantiate_async(&mut store).await?;
+                let (request, request_io) = wasmtime_wasi_http::p3::Request::from_http(&mut store.data_mut().hooks, req);
+                store
+                    .run_concurrent(async |accessor| -> anyhow::Result<()> {
+                        let response = service
+                            .handle(accessor, request)
+                            .await?
+                            .map_err(|code| anyhow::anyhow!("guest answered with error code {code:?}"))?;
+                        let response = accessor.with(|mut access| response.into_http(&mut access, request_io))?;
+                        // Keep this store's event loop alive until hyper drops the body.
+                        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+                        let response = response.map(|body| {
+                            body.map_frame(move |frame| {
+                                let _alive = &done_tx;
+                                frame
+                            })
+                            .boxed_unsync()
+                        });
+                        if let Some(tx) = tx.take() {
+                            let _ = tx.send(Ok(response));
+                        }
+                        let _ = done_rx.await;
+                        Ok(())
+                    })
+                    .await??;
+                anyhow::Ok(())
+            };
+            let result = match tokio::time::timeout(timeout, call).await {
+                Ok(r) => r,
+                Err(_) => Err(anyhow::anyhow!("timed out after {timeout:?}")),
+            };
+            if let (Err(e), Some(tx)) = (result, tx.take()) {
+                let _ = tx.send(Err(e));
+            }
+        });
+        match rx.await {
+            Ok(answer) => answer,
+            Err(_) => Err(anyhow::anyhow!("the instance task ended without an answer")),
+        }
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+fn plain(status: u16, text: &'static str) -> hyper::Response<ResponseBody> {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(Full::new(Bytes::from_static(text.as_bytes())).map_err(|never| match never {}).boxed_unsync())
+        .expect("static response")
+}

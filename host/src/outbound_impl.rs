@@ -1,0 +1,44 @@
+//! `wasi:http/client@0.3.0` policy: every outbound request a guest sends passes `allowed_outbound_hosts`
+//! ([`crate::outbound`]) before a connection is made; a refused one reaches the guest as
+//! `error-code::http-request-denied`, and the host logs it.
+
+use std::future::Future;
+
+use http_body_util::BodyExt;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+use crate::outbound::AllowedHosts;
+
+pub struct OutboundHooks {
+    component: String,
+    allowed: AllowedHosts,
+}
+
+impl OutboundHooks {
+    pub fn new(component: String, allowed: AllowedHosts) -> Self {
+        Self { component, allowed }
+    }
+}
+
+type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+
+impl WasiHttpHooks for OutboundHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _body_done: IoFuture,
+    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send> {
+        let uri = request.uri();
+        let scheme = uri.scheme_str().unwrap_or("http").to_owned();
+        let host = uri.host().unwrap_or_default().to_owned();
+        if !self.allowed.allows(&scheme, &host, uri.port_u16()) {
+            eprintln!("[outbound] {}: {} {} DENIED (not in allowed_outbound_hosts)", self.component, request.method(), uri);
+            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+        }
+        Box::new(async move {
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! The wasmtime side shared by both triggers: one engine, one linker, and a fresh store per request or message.
+//!
+//! Guests built for `wasm32-wasip2` import WASI 0.3 (spin-sdk 7) *and* WASI 0.2 (from Rust's std), so both are
+//! linked. Each component is type-checked and its imports resolved once at start-up (`InstancePre`); a request
+//! or message only instantiates. CPU time is bounded by epoch interruption: a ticker advances the epoch every
+//! 10 ms and each store traps at its deadline, so a guest stuck in a loop fails that one call and the host keeps
+//! serving.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::kv_sqlite::SqliteKv;
+use crate::outbound::AllowedHosts;
+use crate::outbound_impl::OutboundHooks;
+use crate::variables::ResolvedVariables;
+
+/// How often the epoch advances.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// What one component may do, fixed at start-up from spin.toml.
+pub struct ComponentEnv {
+    pub id: String,
+    pub kv: Arc<SqliteKv>,
+    pub key_value_stores: Vec<String>,
+    pub variables: Arc<ResolvedVariables>,
+    pub component_variables: BTreeMap<String, String>,
+    pub allowed_hosts: AllowedHosts,
+    /// (host directory, guest path), mounted read-only.
+    pub files: Vec<(PathBuf, String)>,
+    pub environment: Vec<(String, String)>,
+}
+
+/// Per-store state.
+pub struct Ctx {
+    pub table: ResourceTable,
+    pub wasi: WasiCtx,
+    pub http: WasiHttpCtx,
+    pub hooks: OutboundHooks,
+    pub env: Arc<ComponentEnv>,
+}
+
+impl WasiView for Ctx {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for Ctx {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+pub fn engine() -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model_async(true);
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let ticker = engine.weak();
+    std::thread::spawn(move || {
+        while let Some(engine) = ticker.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    });
+    Ok(engine)
+}
+
+pub fn linker(engine: &Engine) -> anyhow::Result<Linker<Ctx>> {
+    let mut linker = Linker::<Ctx>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+    crate::spin_kv_impl::add_to_linker(&mut linker)?;
+    crate::spin_variables_impl::add_to_linker(&mut linker)?;
+    Ok(linker)
+}
+
+pub fn load(engine: &Engine, path: &std::path::Path) -> anyhow::Result<Component> {
+    Component::from_file(engine, path).map_err(|e| anyhow::anyhow!("cannot load {}: {e}", path.display()))
+}
+
+/// A fresh store for one call, trapping after `cpu_limit` of guest execution.
+pub fn new_store(engine: &Engine, env: &Arc<ComponentEnv>, cpu_limit: Duration) -> anyhow::Result<Store<Ctx>> {
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.inherit_stdout().inherit_stderr();
+    for (k, v) in &env.environment {
+        wasi.env(k, v);
+    }
+    for (host, guest) in &env.files {
+        wasi.preopened_dir(host, guest, FsPerms::ReadOnly)?;
+    }
+    let ctx = Ctx {
+        table: ResourceTable::new(),
+        wasi: wasi.build(),
+        http: WasiHttpCtx::new(),
+        hooks: OutboundHooks::new(env.id.clone(), env.allowed_hosts.clone()),
+        env: env.clone(),
+    };
+    let mut store = Store::new(engine, ctx);
+    store.set_epoch_deadline((cpu_limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
+    Ok(store)
+}

@@ -1,0 +1,120 @@
+//! `spin:key-value/key-value@3.0.0` on the SQLite backend ([`crate::kv_sqlite`]).
+//!
+//! A component may open only the labels its `key_value_stores` lists (`access-denied` otherwise, as in Spin);
+//! a listed label with no backend is `no-such-store` (only `default` has one without a runtime config, and
+//! start-up refuses other labels). SQLite calls run on tokio's blocking pool: a `set` waits for its fsync.
+
+use std::sync::Arc;
+
+use wasmtime::component::{Accessor, FutureReader, HasData, Linker, Resource, ResourceTable, StreamReader};
+
+use crate::kv_sqlite::SqliteKv;
+use crate::runtime::Ctx;
+use crate::spin_bindings::spin_host::spin::key_value::key_value as kv;
+
+/// The host value behind a guest's `store` handle.
+pub struct StoreHandle {
+    label: String,
+}
+
+struct SpinKv;
+
+impl HasData for SpinKv {
+    type Data<'a> = KvView<'a>;
+}
+
+pub struct KvView<'a> {
+    table: &'a mut ResourceTable,
+    ctx_env: &'a crate::runtime::ComponentEnv,
+}
+
+pub fn add_to_linker(linker: &mut Linker<Ctx>) -> anyhow::Result<()> {
+    kv::add_to_linker::<Ctx, SpinKv>(linker, |ctx| KvView { table: &mut ctx.table, ctx_env: &ctx.env })?;
+    Ok(())
+}
+
+impl kv::Host for KvView<'_> {}
+
+impl kv::HostStore for KvView<'_> {
+    fn drop(&mut self, rep: Resource<StoreHandle>) -> wasmtime::Result<()> {
+        self.table.delete(rep)?;
+        Ok(())
+    }
+}
+
+/// The backend and label behind a handle.
+fn target<T>(accessor: &Accessor<T, SpinKv>, store: &Resource<StoreHandle>) -> wasmtime::Result<(Arc<SqliteKv>, String)> {
+    accessor.with(|mut access| {
+        let view = access.get();
+        let label = view.table.get(store)?.label.clone();
+        Ok((view.ctx_env.kv.clone(), label))
+    })
+}
+
+async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R, crate::kv_sqlite::KvError> + Send + 'static,
+) -> wasmtime::Result<Result<R, kv::Error>> {
+    let result = tokio::task::spawn_blocking(f).await?;
+    Ok(result.map_err(|e| kv::Error::Other(e.to_string())))
+}
+
+impl<T> kv::HostStoreWithStore<T> for SpinKv {
+    async fn open(accessor: &Accessor<T, Self>, label: String) -> wasmtime::Result<Result<Resource<StoreHandle>, kv::Error>> {
+        accessor.with(|mut access| {
+            let view = access.get();
+            if !view.ctx_env.key_value_stores.contains(&label) {
+                return Ok(Err(kv::Error::AccessDenied));
+            }
+            if label != "default" {
+                return Ok(Err(kv::Error::NoSuchStore));
+            }
+            Ok(Ok(view.table.push(StoreHandle { label })?))
+        })
+    }
+
+    async fn get(
+        accessor: &Accessor<T, Self>,
+        store: Resource<StoreHandle>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, kv::Error>> {
+        let (backend, label) = target(accessor, &store)?;
+        blocking(move || backend.get(&label, &key)).await
+    }
+
+    async fn set(
+        accessor: &Accessor<T, Self>,
+        store: Resource<StoreHandle>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), kv::Error>> {
+        let (backend, label) = target(accessor, &store)?;
+        blocking(move || backend.set(&label, &key, &value)).await
+    }
+
+    async fn delete(accessor: &Accessor<T, Self>, store: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<(), kv::Error>> {
+        let (backend, label) = target(accessor, &store)?;
+        blocking(move || backend.delete(&label, &key)).await
+    }
+
+    async fn exists(accessor: &Accessor<T, Self>, store: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<bool, kv::Error>> {
+        let (backend, label) = target(accessor, &store)?;
+        blocking(move || backend.exists(&label, &key)).await
+    }
+
+    async fn get_keys(
+        accessor: &Accessor<T, Self>,
+        store: Resource<StoreHandle>,
+    ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), kv::Error>>)> {
+        let (backend, label) = target(accessor, &store)?;
+        let keys = tokio::task::spawn_blocking(move || backend.get_keys(&label)).await?;
+        let (keys, outcome) = match keys {
+            Ok(keys) => (keys, Ok(())),
+            Err(e) => (Vec::new(), Err(kv::Error::Other(e.to_string()))),
+        };
+        accessor.with(|mut access| {
+            let stream = StreamReader::new(&mut access, keys)?;
+            let result = FutureReader::new(&mut access, async move { Ok::<_, wasmtime::Error>(outcome) })?;
+            Ok((stream, result))
+        })
+    }
+}
