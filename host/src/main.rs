@@ -33,8 +33,19 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+async fn main() -> std::process::ExitCode {
+    // Start-up errors are the user's to fix (a missing variable, a bad manifest): print the chain, no backtrace.
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Up { manifest, listen, variables, http_timeout } => {
             let options = Options {
                 manifest: manifest_path(&manifest),
@@ -46,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(listen).await?;
             let local = listener.local_addr()?;
             println!("tr-intake: serving {} from {}", app.manifest.manifest.application.name, options.manifest.display());
+            println!("tr-intake: listening on http://{local}");
             for route in app.http.router.routes() {
                 let wildcard = if route.wildcard { " (wildcard)" } else { "" };
                 println!("  {}: http://{local}{}{wildcard}", route.component, route.base);

@@ -2,7 +2,10 @@
 """An independent SQS client for the tests (boto3, the AWS SDK for Python), so that what our client sends is
 read back by code that shares nothing with it.
 
-usage: sqs_tool.py create NAME            -> prints the queue URL (NAME ending .fifo makes a FIFO queue)
+usage: sqs_tool.py create NAME [VIS]      -> prints the queue URL (NAME ending .fifo makes a FIFO queue;
+                                             VIS sets the visibility timeout in seconds)
+       sqs_tool.py send QUEUE_URL BODY     -> sends one message
+       sqs_tool.py depth QUEUE_URL         -> prints "visible in-flight" message counts
        sqs_tool.py receive QUEUE_URL N [S] -> waits for up to N messages (S seconds, default 10), prints them as JSON,
                                              deletes them
 Endpoint and credentials come from TR_MOTO_ENDPOINT, TR_MOTO_ACCESS_KEY_ID, TR_MOTO_SECRET_ACCESS_KEY.
@@ -30,6 +33,8 @@ def main():
     if sys.argv[1] == "create":
         name = sys.argv[2]
         attrs = {"FifoQueue": "true"} if name.endswith(".fifo") else {}
+        if len(sys.argv) > 3:
+            attrs["VisibilityTimeout"] = sys.argv[3]
         print(sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"])
     elif sys.argv[1] == "receive":
         url, want = sys.argv[2], int(sys.argv[3])
@@ -44,6 +49,12 @@ def main():
                 got.append({"body": m["Body"], "attributes": attrs})
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
         print(json.dumps(got))
+    elif sys.argv[1] == "send":
+        sqs.send_message(QueueUrl=sys.argv[2], MessageBody=sys.argv[3])
+    elif sys.argv[1] == "depth":
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        a = sqs.get_queue_attributes(QueueUrl=sys.argv[2], AttributeNames=names)["Attributes"]
+        print(a[names[0]], a[names[1]])
     else:
         sys.exit(f"unknown command {sys.argv[1]}")
 

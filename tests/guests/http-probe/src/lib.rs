@@ -5,6 +5,9 @@
 use spin_sdk::http::{IntoResponse, Request, StatusCode};
 use spin_sdk::http_service;
 use spin_sdk::{key_value, variables};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static CALLS: AtomicU32 = AtomicU32::new(0);
 
 #[http_service]
 async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
@@ -12,6 +15,16 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let reply = match segments.as_slice() {
         [.., "hello"] => (StatusCode::OK, "hello".to_owned()),
+        // Counts calls in this instance's memory: a host that reuses instances answers more than 1.
+        [.., "instance"] => (StatusCode::OK, (CALLS.fetch_add(1, Ordering::SeqCst) + 1).to_string()),
+        [.., "file", name] => match std::fs::read_to_string(format!("/data/{name}")) {
+            Ok(text) => (StatusCode::OK, text),
+            Err(e) => (StatusCode::NOT_FOUND, e.to_string()),
+        },
+        [.., "write", name] => match std::fs::write(format!("/data/{name}"), "x") {
+            Ok(()) => (StatusCode::OK, "written".to_owned()),
+            Err(e) => (StatusCode::FORBIDDEN, e.to_string()),
+        },
         [.., "headers"] => {
             let mut lines: Vec<String> = req
                 .headers()
