@@ -46,6 +46,11 @@ impl HttpTrigger {
                     continue;
                 }
             };
+            // Streamed bodies leave the head and the body in separate writes; without NODELAY, Nagle plus the
+            // client's delayed ACK adds ~40 ms to every keep-alive request.
+            if let Err(e) = stream.set_nodelay(true) {
+                eprintln!("[http] set_nodelay for {client}: {e}");
+            }
             let trigger = self.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
@@ -88,14 +93,19 @@ impl HttpTrigger {
 
         let response = self.run(component, req).await;
         let (status, note) = match &response {
-            Ok(r) => (r.status().as_u16(), String::new()),
+            Ok((r, instantiate)) => (r.status().as_u16(), format!(" (instantiate {:.2} ms)", instantiate.as_secs_f64() * 1000.0)),
             Err(e) => (500, format!(" ({e:#})")),
         };
         println!("[http] {} {method} {path} -> {status} in {:.1} ms{note}", route.component, ms(started));
-        response.unwrap_or_else(|_| plain(500, "Internal Server Error\n"))
+        response.map(|(r, _)| r).unwrap_or_else(|_| plain(500, "Internal Server Error\n"))
     }
 
-    async fn run(&self, component: &HttpComponent, req: hyper::Request<Incoming>) -> anyhow::Result<hyper::Response<ResponseBody>> {
+    /// Runs one request on a fresh instance; also returns how long instantiation took (logged per request).
+    async fn run(
+        &self,
+        component: &HttpComponent,
+        req: hyper::Request<Incoming>,
+    ) -> anyhow::Result<(hyper::Response<ResponseBody>, Duration)> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let mut store = new_store(&self.engine, &component.env, self.timeout)?;
         let pre = component.pre.clone();
@@ -103,7 +113,9 @@ impl HttpTrigger {
         tokio::spawn(async move {
             let mut tx = Some(tx);
             let call = async {
+                let instantiating = Instant::now();
                 let service = pre.instantiate_async(&mut store).await?;
+                let instantiate = instantiating.elapsed();
                 let (request, request_io) = wasmtime_wasi_http::p3::Request::from_http(&mut store.data_mut().hooks, req);
                 store
                     .run_concurrent(async |accessor| -> anyhow::Result<()> {
@@ -122,7 +134,7 @@ impl HttpTrigger {
                             .boxed_unsync()
                         });
                         if let Some(tx) = tx.take() {
-                            let _ = tx.send(Ok(response));
+                            let _ = tx.send(Ok((response, instantiate)));
                         }
                         let _ = done_rx.await;
                         Ok(())

@@ -49,6 +49,13 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
                 (StatusCode::OK, String::from_utf8_lossy(&back).into_owned())
             }
         },
+        // Exactly one set and one get on the default store: the benchmark's key-value request.
+        [.., "set-get"] => {
+            let store = key_value::Store::open_default().await?;
+            store.set("bench", path.as_bytes().to_vec()).await?;
+            let back = store.get("bench").await?.unwrap_or_default();
+            (StatusCode::OK, String::from_utf8_lossy(&back).into_owned())
+        }
         [.., "outbound"] => {
             let url = req.uri().query().and_then(|q| q.strip_prefix("url=")).unwrap_or_default().to_owned();
             match spin_sdk::http::get(&url).await {
