@@ -17,6 +17,7 @@
 
 pub mod aws_error;
 pub mod credentials;
+pub mod email;
 pub mod normalise;
 pub mod retry;
 pub mod sigv4;

@@ -1,0 +1,603 @@
+//! Cutting quoted history out of an HTML reply, by structure first and by text second.
+//!
+//! Role: HTML in, the reply's HTML and its text out. Key decisions:
+//! - Structure before language. Mail clients mark what they quote: Gmail's `gmail_quote` container, Outlook's
+//!   `divRplyFwdMsg` / `x_divRplyFwdMsg` / `OLK_SRC_BODY_SECTION` and its top-bordered header block (`#E1E1E1`,
+//!   `#B5C4DF`, or any solid top border opening on a bold `Label:`), Hotmail's `hr#stopSpelling`, Yahoo's
+//!   `yahoo_quoted`, Thunderbird's `moz-cite-prefix`, and the last top-level `blockquote` (Apple Mail's and
+//!   Thunderbird's `type="cite"`). The first rule that finds something applies; these need no word of any language.
+//!   A Gmail container that opens with a dashed line is a forward and stays.
+//! - Then text: the remaining DOM is rendered to lines (remembering which line every node sits on), the plain-text
+//!   planner ([`super::quote_strip`]) decides which lines go, and nodes whose every line went are removed. An
+//!   element goes only when its start and all its content went: a separator sitting on a kept blank line stays.
+//! - Nothing left means nothing cut: the input is returned whole. Nothing cut means the input is returned
+//!   byte for byte, not re-serialised.
+//! - Text for the ticket comes from the `html2text` crate on the stripped HTML (tables, lists and links handled by
+//!   a maintained renderer); the DOM is html5ever's, through `markup5ever_rcdom` (published by the html5ever
+//!   project alongside each release).
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use html5ever::tendril::TendrilSink;
+use html5ever::{ParseOpts, parse_document};
+use markup5ever_rcdom::{Handle, Node, NodeData, RcDom};
+
+use super::quote_strip;
+
+/// An HTML reply with its history removed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HtmlStripped {
+    /// The reply's HTML; the input unchanged when nothing was cut.
+    pub html: String,
+    /// The reply as text (html2text), trimmed.
+    pub text: String,
+    pub cut: bool,
+    pub inline_reply_kept: bool,
+    pub may_have_cut_reply: bool,
+}
+
+/// Marker substrings that make structural detection worth a DOM parse when a text part exists as well.
+pub const STRUCTURE_MARKERS: &[&str] = &[
+    "gmail_quote", "divRplyFwdMsg", "OLK_SRC_BODY_SECTION", "stopSpelling", "yahoo_quoted", "moz-cite-prefix",
+    "type=\"cite\"", "type=cite", "border-top:solid", "border-top: solid", "blockquote",
+];
+
+/// Whether `html` carries any structural quote marker (a cheap substring scan, no parse).
+pub fn has_structure_marker(html: &str) -> bool {
+    STRUCTURE_MARKERS.iter().any(|m| html.contains(m))
+}
+
+/// Removes quoted history from an HTML reply.
+pub fn strip_html(html: &str) -> HtmlStripped {
+    if html.trim().is_empty() {
+        return HtmlStripped { html: html.to_owned(), ..HtmlStripped::default() };
+    }
+    let dom = parse_document(RcDom::default(), ParseOpts::default()).one(html);
+    let mut removed = Removed::default();
+    let structural = cut_by_structure(&dom.document, &mut removed);
+
+    let render = Render::run(&dom.document, &removed);
+    let lines: Vec<&str> = render.lines.iter().map(String::as_str).collect();
+    let plan = quote_strip::plan(&lines);
+    if plan.cut {
+        remove_cut_lines(&dom.document, &render, &plan, &mut removed);
+    }
+    let unchanged = || HtmlStripped { html: html.to_owned(), text: html_to_text(html), ..HtmlStripped::default() };
+    if !structural && !plan.cut {
+        return HtmlStripped { inline_reply_kept: plan.inline_reply_kept, ..unchanged() };
+    }
+    let mut out = String::with_capacity(html.len());
+    serialize(&dom.document, &removed, &mut out);
+    let text = html_to_text(&out);
+    if text.is_empty() {
+        return unchanged();
+    }
+    HtmlStripped {
+        html: out,
+        text,
+        cut: true,
+        inline_reply_kept: plan.inline_reply_kept,
+        may_have_cut_reply: plan.may_have_cut_reply || removed.answered_inside,
+    }
+}
+
+/// HTML → text with html2text: no decoration, no link footnotes, no wrapping; trimmed.
+pub fn html_to_text(html: &str) -> String {
+    let text = html2text::config::plain_no_decorate()
+        .raw_mode(true)
+        .no_link_wrapping()
+        .string_from_read(html.as_bytes(), 10_000)
+        .unwrap_or_default();
+    // html2text pads empty paragraphs with spaces; keep the text tidy for the ticket.
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.trim().to_owned()
+}
+
+/// Nodes cut so far, by address (the DOM is left intact; rendering and serialising skip these).
+#[derive(Default)]
+struct Removed {
+    nodes: HashSet<*const Node>,
+    /// A cut container held text between quoted blocks: answers written into the quote.
+    answered_inside: bool,
+}
+
+impl Removed {
+    fn contains(&self, n: &Handle) -> bool {
+        self.nodes.contains(&Rc::as_ptr(n))
+    }
+    fn insert(&mut self, n: &Handle) {
+        self.nodes.insert(Rc::as_ptr(n));
+    }
+}
+
+fn tag(n: &Handle) -> Option<&str> {
+    match &n.data {
+        NodeData::Element { name, .. } => Some(name.local.as_ref()),
+        _ => None,
+    }
+}
+
+fn attr(n: &Handle, key: &str) -> Option<String> {
+    match &n.data {
+        NodeData::Element { attrs, .. } => {
+            attrs.borrow().iter().find(|a| (*a.name.local).eq_ignore_ascii_case(key)).map(|a| a.value.to_string())
+        }
+        _ => None,
+    }
+}
+
+fn has_class(n: &Handle, class: &str) -> bool {
+    attr(n, "class").is_some_and(|c| c.split_whitespace().any(|t| t == class))
+}
+
+fn parent(n: &Handle) -> Option<Handle> {
+    let weak = n.parent.take();
+    let p = weak.as_ref().and_then(|w| w.upgrade());
+    n.parent.set(weak);
+    p
+}
+
+/// Every node in document order.
+fn walk(n: &Handle, out: &mut Vec<Handle>) {
+    out.push(n.clone());
+    for c in n.children.borrow().iter() {
+        walk(c, out);
+    }
+}
+
+fn text_of(n: &Handle, out: &mut String, limit: usize) {
+    if out.len() >= limit {
+        return;
+    }
+    match &n.data {
+        NodeData::Text { contents } => out.push_str(&contents.borrow()),
+        NodeData::Element { name, .. } if matches!(name.local.as_ref(), "style" | "script" | "head") => {}
+        _ => {
+            for c in n.children.borrow().iter() {
+                text_of(c, out, limit);
+                if matches!(tag(c), Some("br" | "div" | "p")) {
+                    out.push('\n');
+                }
+            }
+        }
+    }
+}
+
+/// Removes `n` and everything after it in document order (its following siblings and those of its ancestors).
+fn cut_from_here(n: &Handle, removed: &mut Removed) {
+    // Outlook puts a rule just before its header block: it belongs to what it introduces.
+    if let Some(p) = parent(n) {
+        let siblings = p.children.borrow();
+        if let Some(i) = siblings.iter().position(|c| Rc::ptr_eq(c, n)) {
+            let prev = siblings[..i].iter().rev().find(|c| !is_blank_text(c));
+            if let Some(prev) = prev.filter(|c| tag(c) == Some("hr")) {
+                removed.insert(prev);
+            }
+        }
+    }
+    let mut cur = n.clone();
+    removed.insert(&cur);
+    while let Some(p) = parent(&cur) {
+        if matches!(tag(&p), Some("body" | "html")) || matches!(p.data, NodeData::Document) {
+            // Following siblings of the marker at body level still go; stop climbing there.
+            let siblings = p.children.borrow();
+            let i = siblings.iter().position(|c| Rc::ptr_eq(c, &cur)).unwrap_or(siblings.len());
+            for s in siblings.iter().skip(i + 1) {
+                removed.insert(s);
+            }
+            break;
+        }
+        {
+            let siblings = p.children.borrow();
+            let i = siblings.iter().position(|c| Rc::ptr_eq(c, &cur)).unwrap_or(siblings.len());
+            for s in siblings.iter().skip(i + 1) {
+                removed.insert(s);
+            }
+        }
+        cur = p;
+    }
+}
+
+fn is_blank_text(n: &Handle) -> bool {
+    match &n.data {
+        NodeData::Text { contents } => contents.borrow().trim().is_empty(),
+        NodeData::Comment { .. } => true,
+        _ => false,
+    }
+}
+
+fn inside(n: &Handle, pred: impl Fn(&Handle) -> bool) -> bool {
+    let mut cur = parent(n);
+    while let Some(p) = cur {
+        if pred(&p) {
+            return true;
+        }
+        cur = parent(&p);
+    }
+    false
+}
+
+/// The first non-blank text inside `n` is a bold label ending in a colon ("From:", "От:", "差出人:").
+fn opens_on_bold_label(n: &Handle) -> bool {
+    let mut all = Vec::new();
+    walk(n, &mut all);
+    let Some(first) = all.iter().find(|c| matches!(&c.data, NodeData::Text { contents } if !contents.borrow().trim().is_empty())) else {
+        return false;
+    };
+    let NodeData::Text { contents } = &first.data else { return false };
+    let t = contents.borrow();
+    let t = t.trim();
+    let label = t.split_once(':').map(|(l, _)| l).or_else(|| t.split_once('：').map(|(l, _)| l));
+    let bold = inside(first, |p| {
+        matches!(tag(p), Some("b" | "strong"))
+            || attr(p, "style").is_some_and(|s| s.replace(' ', "").to_ascii_lowercase().contains("font-weight:bold"))
+    });
+    bold && label.is_some_and(|l| !l.trim().is_empty() && l.chars().count() <= 24)
+}
+
+fn normalised_style(n: &Handle) -> String {
+    attr(n, "style").map(|s| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase()).unwrap_or_default()
+}
+
+/// The structural rules, first match wins. Returns whether anything was cut.
+fn cut_by_structure(doc: &Handle, removed: &mut Removed) -> bool {
+    let mut all = Vec::new();
+    walk(doc, &mut all);
+
+    // Gmail: the outermost gmail_quote container, unless it holds a forward.
+    if let Some(q) = all.iter().find(|n| tag(n) == Some("div") && has_class(n, "gmail_quote")) {
+        let mut head = String::new();
+        text_of(q, &mut head, 200);
+        let first_line = head.trim_start().lines().next().unwrap_or("").trim();
+        let forward = first_line.starts_with("---")
+            && quote_strip::separator_kind(first_line) != Some(super::reply_headers::MarkerKind::OriginalMessage);
+        if !forward {
+            note_answers_inside(q, removed);
+            removed.insert(q);
+            return true;
+        }
+    }
+
+    // Markers after which everything is the old message.
+    let cut_marker = all.iter().find(|n| {
+        let Some(t) = tag(n) else { return false };
+        let id = attr(n, "id").unwrap_or_default();
+        if matches!(id.as_str(), "divRplyFwdMsg" | "x_divRplyFwdMsg" | "OLK_SRC_BODY_SECTION" | "mail-editor-reference-message-container")
+            || (t == "hr" && id == "stopSpelling")
+            || has_class(n, "yahoo_quoted")
+            || has_class(n, "protonmail_quote")
+        {
+            return true;
+        }
+        if matches!(t, "div" | "p" | "table" | "td") {
+            let style = normalised_style(n);
+            let outlook_rule = style.contains("border-top:solid#e1e1e1") || style.contains("border-top:solid#b5c4df");
+            let top_rule = style.contains("border-top:solid") || style.contains("border-top-style:solid");
+            return outlook_rule || (top_rule && opens_on_bold_label(n));
+        }
+        false
+    });
+    if let Some(m) = cut_marker {
+        cut_from_here(m, removed);
+        return true;
+    }
+
+    // The last blockquote not nested in another; Gmail's own quote formatting outside its container is the
+    // sender's text, not history.
+    let quote = all
+        .iter()
+        .filter(|n| tag(n) == Some("blockquote") && !has_class(n, "gmail_quote"))
+        .rfind(|n| !inside(n, |p| tag(p) == Some("blockquote")));
+    if let Some(q) = quote {
+        removed.insert(q);
+        // Thunderbird's "On … wrote:" sits in its own div just before the quote.
+        if let Some(p) = parent(q) {
+            let siblings = p.children.borrow();
+            let i = siblings.iter().position(|c| Rc::ptr_eq(c, q)).unwrap_or(0);
+            if let Some(prev) = siblings[..i].iter().rev().find(|c| !is_blank_text(c))
+                && has_class(prev, "moz-cite-prefix")
+            {
+                removed.insert(prev);
+            }
+        }
+        return true;
+    }
+    false
+}
+
+/// Inside a cut container, text that sits between two quoted blocks is an answer written into the quote.
+fn note_answers_inside(container: &Handle, removed: &mut Removed) {
+    let children = container.children.borrow();
+    let mut seen_quote = false;
+    let mut text_after_quote = false;
+    for c in children.iter() {
+        if tag(c) == Some("blockquote") {
+            if text_after_quote {
+                removed.answered_inside = true;
+                return;
+            }
+            seen_quote = true;
+        } else if seen_quote {
+            let mut t = String::new();
+            text_of(c, &mut t, 64);
+            text_after_quote |= !t.trim().is_empty();
+        }
+    }
+}
+
+const BLOCKS: &[&str] = &[
+    "address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt", "fieldset", "figure", "footer",
+    "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "li", "main", "nav", "ol", "p", "pre", "section", "table",
+    "tbody", "thead", "tfoot", "tr", "ul",
+];
+const SKIPPED: &[&str] = &["head", "style", "script", "title", "template", "noscript"];
+
+/// The DOM rendered to lines, with the line each text node and each element start sits on.
+#[derive(Default)]
+struct Render {
+    lines: Vec<String>,
+    cur: String,
+    /// The current line holds an element boundary (so a block after it starts a new line).
+    marks: bool,
+    quote_depth: usize,
+    text_line: HashMap<*const Node, usize>,
+    start_line: HashMap<*const Node, usize>,
+}
+
+impl Render {
+    fn run(doc: &Handle, removed: &Removed) -> Render {
+        let mut r = Render::default();
+        r.node(doc, removed);
+        r.newline();
+        r
+    }
+
+    fn newline(&mut self) {
+        let line = std::mem::take(&mut self.cur);
+        self.lines.push(line);
+        self.marks = false;
+    }
+
+    fn has_text(&self) -> bool {
+        !self.cur.trim().is_empty()
+    }
+
+    fn node(&mut self, n: &Handle, removed: &Removed) {
+        if removed.contains(n) {
+            return;
+        }
+        match &n.data {
+            NodeData::Text { contents } => {
+                let t = contents.borrow();
+                if t.trim().is_empty() {
+                    if self.has_text() && !self.cur.ends_with(' ') {
+                        self.cur.push(' ');
+                    }
+                    return;
+                }
+                if !self.has_text() && self.quote_depth > 0 {
+                    self.cur.push_str(&"> ".repeat(self.quote_depth));
+                }
+                let mut space = t.starts_with(char::is_whitespace) && self.has_text() && !self.cur.ends_with(' ');
+                for word in t.split_whitespace() {
+                    if space {
+                        self.cur.push(' ');
+                    }
+                    self.cur.push_str(word);
+                    space = true;
+                }
+                if t.ends_with(char::is_whitespace) {
+                    self.cur.push(' ');
+                }
+                self.text_line.insert(Rc::as_ptr(n), self.lines.len());
+            }
+            NodeData::Element { name, .. } => {
+                let t = name.local.as_ref();
+                if SKIPPED.contains(&t) {
+                    return;
+                }
+                let key = Rc::as_ptr(n);
+                match t {
+                    "br" => {
+                        self.start_line.insert(key, self.lines.len());
+                        self.newline();
+                    }
+                    "hr" => {
+                        // A rule ends the line of text before it and sits with what follows.
+                        if self.has_text() {
+                            self.newline();
+                        }
+                        self.start_line.insert(key, self.lines.len());
+                        self.marks = true;
+                    }
+                    _ if BLOCKS.contains(&t) => {
+                        if self.has_text() || self.marks {
+                            self.newline();
+                        }
+                        self.start_line.insert(key, self.lines.len());
+                        self.marks = true;
+                        let quote = t == "blockquote";
+                        self.quote_depth += usize::from(quote);
+                        for c in n.children.borrow().iter() {
+                            self.node(c, removed);
+                        }
+                        self.quote_depth -= usize::from(quote);
+                        if self.has_text() {
+                            self.newline();
+                        }
+                    }
+                    _ => {
+                        self.start_line.insert(key, self.lines.len());
+                        if matches!(t, "td" | "th") && self.has_text() {
+                            self.cur.push(' ');
+                        }
+                        for c in n.children.borrow().iter() {
+                            self.node(c, removed);
+                        }
+                    }
+                }
+            }
+            _ => {
+                for c in n.children.borrow().iter() {
+                    self.node(c, removed);
+                }
+            }
+        }
+    }
+}
+
+/// Marks as removed every node the plan cut: text on cut lines, elements whose start and content all went.
+fn remove_cut_lines(doc: &Handle, render: &Render, plan: &quote_strip::Plan, removed: &mut Removed) {
+    let gone = |line: usize| line < plan.keep.len() && !plan.keep[line] && plan.column(line).is_none();
+
+    /// Whether the node's whole rendered extent was cut (`None`: it rendered nothing and decides nothing).
+    fn all_gone(n: &Handle, render: &Render, removed: &Removed, gone: &dyn Fn(usize) -> bool) -> Option<bool> {
+        if removed.contains(n) {
+            return None;
+        }
+        let key = Rc::as_ptr(n);
+        match &n.data {
+            NodeData::Text { .. } => render.text_line.get(&key).map(|&l| gone(l)),
+            NodeData::Element { .. } => {
+                let start = render.start_line.get(&key)?;
+                let mut verdict = gone(*start);
+                for c in n.children.borrow().iter() {
+                    if let Some(false) = all_gone(c, render, removed, gone) {
+                        verdict = false;
+                    }
+                }
+                Some(verdict)
+            }
+            _ => None,
+        }
+    }
+
+    fn mark(n: &Handle, render: &Render, removed: &mut Removed, gone: &dyn Fn(usize) -> bool) {
+        let children: Vec<Handle> = n.children.borrow().clone();
+        for c in &children {
+            match all_gone(c, render, removed, gone) {
+                Some(true) => removed.insert(c),
+                Some(false) => mark(c, render, removed, gone),
+                None => {
+                    if matches!(c.data, NodeData::Document | NodeData::Element { .. }) {
+                        mark(c, render, removed, gone);
+                    }
+                }
+            }
+        }
+    }
+    mark(doc, render, removed, &gone);
+}
+
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr",
+];
+
+/// HTML serialisation of what is left. Non-breaking spaces are written as `&#160;` so they survive any later
+/// whitespace handling.
+fn serialize(n: &Handle, removed: &Removed, out: &mut String) {
+    if removed.contains(n) {
+        return;
+    }
+    match &n.data {
+        NodeData::Document => {
+            for c in n.children.borrow().iter() {
+                serialize(c, removed, out);
+            }
+        }
+        NodeData::Doctype { name, .. } => {
+            out.push_str("<!DOCTYPE ");
+            out.push_str(name);
+            out.push('>');
+        }
+        NodeData::Text { contents } => {
+            let raw = parent(n).and_then(|p| tag(&p).map(|t| matches!(t, "style" | "script"))).unwrap_or(false);
+            let t = contents.borrow();
+            if raw {
+                out.push_str(&t);
+            } else {
+                escape(&t, false, out);
+            }
+        }
+        NodeData::Comment { contents } => {
+            out.push_str("<!--");
+            out.push_str(contents);
+            out.push_str("-->");
+        }
+        NodeData::Element { name, attrs, .. } => {
+            let t = name.local.as_ref();
+            out.push('<');
+            out.push_str(t);
+            for a in attrs.borrow().iter() {
+                out.push(' ');
+                out.push_str(a.name.local.as_ref());
+                out.push_str("=\"");
+                escape(&a.value, true, out);
+                out.push('"');
+            }
+            out.push('>');
+            if VOID.contains(&t) {
+                return;
+            }
+            for c in n.children.borrow().iter() {
+                serialize(c, removed, out);
+            }
+            out.push_str("</");
+            out.push_str(t);
+            out.push('>');
+        }
+        NodeData::ProcessingInstruction { .. } => {}
+    }
+}
+
+fn escape(s: &str, attribute: bool, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' if !attribute => out.push_str("&lt;"),
+            '>' if !attribute => out.push_str("&gt;"),
+            '"' if attribute => out.push_str("&quot;"),
+            '\u{a0}' => out.push_str("&#160;"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gmail_quote_goes() {
+        let s = strip_html("Reply<div class=\"gmail_quote\">On Tue, Bob &lt;b@x.com&gt; wrote:<div>Test</div></div>");
+        assert!(s.cut);
+        assert_eq!(s.text, "Reply");
+    }
+
+    #[test]
+    fn outlook_separator_in_any_language() {
+        let html = "<div>Hallo, danke!</div><div style=\"border:none;border-top:solid #E1E1E1 1.0pt\">\
+                    <p><b>差出人:</b> Bob</p></div><p>old message</p>";
+        let s = strip_html(html);
+        assert_eq!(s.text, "Hallo, danke!");
+    }
+
+    #[test]
+    fn gmail_forward_stays() {
+        let html = "<div>FYI<div class=\"gmail_quote\">---------- Weitergeleitete Nachricht ---------<br>Von: Bob</div></div>";
+        assert!(!strip_html(html).cut);
+    }
+
+    #[test]
+    fn nothing_cut_returns_input() {
+        let html = "<p>Hello <b>there</b></p>";
+        let s = strip_html(html);
+        assert_eq!(s.html, html);
+        assert_eq!(s.text, "Hello there");
+    }
+}
