@@ -8,3 +8,10 @@ pub mod quote_strip;
 pub mod reply_headers;
 pub mod html_quote;
 pub mod signature;
+pub mod loop_guard;
+pub mod parse;
+pub mod ticket_draft;
+
+pub use loop_guard::{LoopGuard, Suppressed};
+pub use parse::{Attachment, EmailError, ParsedEmail, parse};
+pub use ticket_draft::{BodySource, DEFAULT_MAX_BYTES, EmailDraft, StripReport, email_to_draft};
