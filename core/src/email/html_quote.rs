@@ -38,10 +38,15 @@ pub struct HtmlStripped {
 }
 
 /// Marker substrings that make structural detection worth a DOM parse when a text part exists as well.
+/// A bare `blockquote` is not one: it may be the customer's own quoting of an error message.
 pub const STRUCTURE_MARKERS: &[&str] = &[
     "gmail_quote", "divRplyFwdMsg", "OLK_SRC_BODY_SECTION", "stopSpelling", "yahoo_quoted", "moz-cite-prefix",
-    "type=\"cite\"", "type=cite", "border-top:solid", "border-top: solid", "blockquote",
+    "type=\"cite\"", "type=cite", "border-top:solid", "border-top: solid", "border-top-style",
 ];
+
+/// Deeper element nesting than this is not a mail client's HTML; it is handled without the DOM passes, whose
+/// recursion (and html2text's) must not exhaust a WebAssembly guest's stack.
+pub const MAX_DEPTH: usize = 256;
 
 /// Whether `html` carries any structural quote marker (a cheap substring scan, no parse).
 pub fn has_structure_marker(html: &str) -> bool {
@@ -54,6 +59,9 @@ pub fn strip_html(html: &str) -> HtmlStripped {
         return HtmlStripped { html: html.to_owned(), ..HtmlStripped::default() };
     }
     let dom = parse_document(RcDom::default(), ParseOpts::default()).one(html);
+    if depth(&dom.document) > MAX_DEPTH {
+        return HtmlStripped { html: html.to_owned(), text: crude_text(html), ..HtmlStripped::default() };
+    }
     let mut removed = Removed::default();
     let structural = cut_by_structure(&dom.document, &mut removed);
 
@@ -82,12 +90,17 @@ pub fn strip_html(html: &str) -> HtmlStripped {
     }
 }
 
-/// HTML → text with html2text: no decoration, no link footnotes, no wrapping; trimmed.
+/// HTML → text with html2text: no decoration, no link footnotes, no wrapping; trimmed. Pathologically deep HTML
+/// gets [`crude_text`] instead.
 pub fn html_to_text(html: &str) -> String {
-    let text = html2text::config::plain_no_decorate()
-        .raw_mode(true)
-        .no_link_wrapping()
-        .string_from_read(html.as_bytes(), 10_000)
+    let config = html2text::config::plain_no_decorate().raw_mode(true).no_link_wrapping();
+    let Ok(dom) = config.parse_html(html.as_bytes()) else { return crude_text(html) };
+    if depth_by(&dom.document, |n| n.children.borrow().clone()) > MAX_DEPTH {
+        return crude_text(html);
+    }
+    let text = config
+        .dom_to_render_tree(&dom)
+        .and_then(|tree| config.render_to_string(tree, 10_000))
         .unwrap_or_default();
     // html2text pads empty paragraphs with spaces; keep the text tidy for the ticket.
     let mut out = String::with_capacity(text.len());
@@ -96,6 +109,47 @@ pub fn html_to_text(html: &str) -> String {
         out.push('\n');
     }
     out.trim().to_owned()
+}
+
+/// Deepest nesting below `doc`, counted without recursion (stops counting past [`MAX_DEPTH`]). Generic over the
+/// two DOMs in use, html5ever's and html2text's copy of it, through `children`.
+fn depth_by<N>(doc: &Rc<N>, children: impl Fn(&N) -> Vec<Rc<N>>) -> usize {
+    let mut stack = vec![(doc.clone(), 0usize)];
+    let mut max = 0;
+    while let Some((n, d)) = stack.pop() {
+        max = max.max(d);
+        if max > MAX_DEPTH {
+            break;
+        }
+        stack.extend(children(&n).into_iter().map(|c| (c, d + 1)));
+    }
+    max
+}
+
+fn depth(doc: &Handle) -> usize {
+    depth_by(doc, |n| n.children.borrow().clone())
+}
+
+/// Tags dropped and a few entities decoded, line by line, without a parser: the fallback for HTML too deep for
+/// the DOM passes.
+pub fn crude_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&");
+    let lines: Vec<String> = out.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    let mut text = lines.join("\n");
+    while text.contains("\n\n\n") {
+        text = text.replace("\n\n\n", "\n\n");
+    }
+    text.trim().to_owned()
 }
 
 /// Nodes cut so far, by address (the DOM is left intact; rendering and serialising skip these).
@@ -591,6 +645,14 @@ mod tests {
     fn gmail_forward_stays() {
         let html = "<div>FYI<div class=\"gmail_quote\">---------- Weitergeleitete Nachricht ---------<br>Von: Bob</div></div>";
         assert!(!strip_html(html).cut);
+    }
+
+    #[test]
+    fn deep_nesting_is_handled_without_the_dom_passes() {
+        let html = format!("{}deep text{}", "<div>".repeat(5_000), "</div>".repeat(5_000));
+        let s = strip_html(&html);
+        assert_eq!(s.text, "deep text");
+        assert_eq!(html_to_text(&html), "deep text");
     }
 
     #[test]

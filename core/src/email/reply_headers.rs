@@ -196,7 +196,11 @@ fn header_block(lines: &[&str], i: usize) -> Option<usize> {
 
 fn is_verb(word: &str) -> bool {
     let w = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '(' && c != ')');
-    !w.is_empty() && VERBS.iter().any(|v| w.eq_ignore_ascii_case(v) || w.to_lowercase() == *v)
+    if w.is_empty() {
+        return false;
+    }
+    let lower = w.to_lowercase();
+    VERBS.contains(&lower.as_str())
 }
 
 fn has_time_or_date(s: &str) -> bool {

@@ -55,7 +55,7 @@ pub fn split_signature_for(text: &str, sender: Option<&str>) -> (String, Option<
             || is_device_line(lines[i])
             || (is_sign_off(lines[i]) && short_tail(after, 4))
             || (is_dash_name(lines[i]) && short_tail(after, 3) && !lines[..i].iter().rev().find(|l| !l.trim().is_empty()).is_some_and(|p| p.trim_start().starts_with('-')))
-            || sender.as_deref().is_some_and(|s| lines[i].trim().to_lowercase().starts_with(s) && short_tail(after, 6))
+            || sender.as_deref().is_some_and(|s| names_sender(lines[i], s) && short_tail(after, 6))
     });
     let Some(start) = start.map(|p| window[p]) else {
         return (text.trim_end().to_owned(), None);
@@ -99,10 +99,24 @@ fn is_dash_name(line: &str) -> bool {
         && rest.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '.')
 }
 
-/// At most `max` non-blank lines follow, each short.
+/// At most `max` non-blank lines follow, each short and none a question or a sentence of many words: a name, a
+/// title, a phone number, not more of the message.
 fn short_tail(after: &[&str], max: usize) -> bool {
     let rest: Vec<&&str> = after.iter().filter(|l| !l.trim().is_empty()).collect();
-    rest.len() <= max && rest.iter().all(|l| l.trim().chars().count() <= SHORT_LINE)
+    rest.len() <= max
+        && rest.iter().all(|l| {
+            let t = l.trim();
+            t.chars().count() <= SHORT_LINE && !t.ends_with('?') && t.split_whitespace().count() <= 8
+        })
+}
+
+/// The line is the sender's display name, alone or followed by a title ("Ana Lima, Acme", "Ana Lima | CTO").
+fn names_sender(line: &str, sender: &str) -> bool {
+    let l = line.trim().to_lowercase();
+    match l.strip_prefix(sender) {
+        Some(rest) => rest.is_empty() || rest.starts_with([',', '|', '(']) || rest.starts_with(" -") || rest.starts_with(" |"),
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +129,8 @@ mod tests {
         assert_eq!(split_signature("Hey!\n\nSent from my iPhone!").1.as_deref(), Some("Sent from my iPhone!"));
         assert_eq!(split_signature("Hey!\n\nThanks!\nRoman").1.as_deref(), Some("Thanks!\nRoman"));
         assert_eq!(split_signature("Danke für die Hilfe.\n\nMit freundlichen Grüßen\nAnna Schmidt").0, "Danke für die Hilfe.");
+        let text = "Hi,\nAna from Acme here. Our invoice is wrong.\nThanks";
+        assert_eq!(split_signature_for(text, Some("Ana")).0, "Hi,\nAna from Acme here. Our invoice is wrong.");
     }
 
     #[test]
