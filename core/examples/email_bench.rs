@@ -54,6 +54,14 @@ fn main() {
     let min = Duration::from_secs(3);
     println!("corpus: {} messages, {} bytes", corpus.len(), bytes);
 
+    // `-- --pipeline-only` measures just the email lane's path (for a profiler).
+    if std::env::args().any(|a| a == "--pipeline-only") {
+        let (mbs, rounds) = measure(&corpus, min, |m| {
+            black_box(email_to_draft(black_box(m), DEFAULT_MAX_BYTES).ok());
+        });
+        println!("email_to_draft: {mbs:.1} MB/s ({rounds} rounds)");
+        return;
+    }
     let parser = mail_parser::MessageParser::new();
     let (parse_only, r1) = measure(&corpus, min, |m| {
         black_box(parser.parse(black_box(m)).map(|msg| msg.subject().map(str::len)));

@@ -32,6 +32,9 @@ pub struct HtmlStripped {
     pub html: String,
     /// The reply as text (html2text), trimmed.
     pub text: String,
+    /// The whole input as text, quotes shown with `> ` (this module's own line renderer: cheap, and it keeps the
+    /// quote depth visible for an agent reading the raw body).
+    pub raw_text: String,
     pub cut: bool,
     pub inline_reply_kept: bool,
     pub may_have_cut_reply: bool,
@@ -60,9 +63,11 @@ pub fn strip_html(html: &str) -> HtmlStripped {
     }
     let dom = parse_document(RcDom::default(), ParseOpts::default()).one(html);
     if depth(&dom.document) > MAX_DEPTH {
-        return HtmlStripped { html: html.to_owned(), text: crude_text(html), ..HtmlStripped::default() };
+        let text = crude_text(html);
+        return HtmlStripped { html: html.to_owned(), raw_text: text.clone(), text, ..HtmlStripped::default() };
     }
     let mut removed = Removed::default();
+    let raw_text = Render::run(&dom.document, &removed).text();
     let structural = cut_by_structure(&dom.document, &mut removed);
 
     let render = Render::run(&dom.document, &removed);
@@ -71,7 +76,12 @@ pub fn strip_html(html: &str) -> HtmlStripped {
     if plan.cut {
         remove_cut_lines(&dom.document, &render, &plan, &mut removed);
     }
-    let unchanged = || HtmlStripped { html: html.to_owned(), text: html_to_text(html), ..HtmlStripped::default() };
+    let unchanged = || HtmlStripped {
+        html: html.to_owned(),
+        text: html_to_text(html),
+        raw_text: raw_text.clone(),
+        ..HtmlStripped::default()
+    };
     if !structural && !plan.cut {
         return HtmlStripped { inline_reply_kept: plan.inline_reply_kept, ..unchanged() };
     }
@@ -84,6 +94,7 @@ pub fn strip_html(html: &str) -> HtmlStripped {
     HtmlStripped {
         html: out,
         text,
+        raw_text,
         cut: true,
         inline_reply_kept: plan.inline_reply_kept,
         may_have_cut_reply: plan.may_have_cut_reply || removed.answered_inside,
@@ -411,6 +422,26 @@ impl Render {
         r
     }
 
+    /// The rendered lines as one text, blank-line runs collapsed, trimmed.
+    fn text(&self) -> String {
+        let mut out = String::new();
+        let mut blank = 0;
+        for l in &self.lines {
+            let l = l.trim_end();
+            if l.is_empty() {
+                blank += 1;
+                if blank > 1 {
+                    continue;
+                }
+            } else {
+                blank = 0;
+            }
+            out.push_str(l);
+            out.push('\n');
+        }
+        out.trim().to_owned()
+    }
+
     fn newline(&mut self) {
         let line = std::mem::take(&mut self.cur);
         self.lines.push(line);
@@ -639,6 +670,27 @@ mod tests {
                     <p><b>差出人:</b> Bob</p></div><p>old message</p>";
         let s = strip_html(html);
         assert_eq!(s.text, "Hallo, danke!");
+    }
+
+    #[test]
+    fn outlook_web_and_yahoo_markers() {
+        let owa = "<div>Fixed, thanks.</div><hr style=\"display:inline-block;width:98%\"><div id=\"x_divRplyFwdMsg\">\
+                   <b>Von:</b> Support<br><b>Gesendet:</b> Montag</div><div>alte Nachricht</div>";
+        let s = strip_html(owa);
+        assert_eq!(s.text, "Fixed, thanks.");
+        assert!(!s.html.contains("<hr"), "the rule before the header block goes with it: {}", s.html);
+        let yahoo = "<div>Ok</div><div class=\"yahoo_quoted\"><div>On Monday, Bob wrote:</div><div>old</div></div>";
+        assert_eq!(strip_html(yahoo).text, "Ok");
+    }
+
+    #[test]
+    fn answers_inside_a_gmail_quote_raise_the_flag() {
+        let html = "<div>See inline.</div><div class=\"gmail_quote\"><div>On Tue, Bob &lt;b@x.com&gt; wrote:</div>\
+                    <blockquote class=\"gmail_quote\">Which plan?</blockquote><div>Pro.</div>\
+                    <blockquote class=\"gmail_quote\">Since when?</blockquote></div>";
+        let s = strip_html(html);
+        assert_eq!(s.text, "See inline.");
+        assert!(s.may_have_cut_reply);
     }
 
     #[test]

@@ -48,6 +48,17 @@ impl fmt::Display for Suppressed {
     }
 }
 
+/// The headers the guard reads; a caller need collect no others.
+pub const WATCHED: &[&str] = &[
+    "Auto-Submitted", "Precedence", "X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress", "X-Loop",
+    "X-SES-Spam-Verdict", "X-SES-Virus-Verdict", "Return-Path",
+];
+
+/// Whether the guard reads header `name`.
+pub fn watches(name: &str) -> bool {
+    WATCHED.iter().any(|w| w.eq_ignore_ascii_case(name))
+}
+
 /// The loop guard's verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoopGuard {
@@ -60,7 +71,7 @@ pub enum LoopGuard {
 /// What the guard looks at, already read from the message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GuardInput<'a> {
-    /// `(name, value)` of every top-level header, names as written.
+    /// `(name, value)` of the top-level headers named in [`WATCHED`] (others are ignored), names as written.
     pub headers: Vec<(&'a str, String)>,
     /// The From address, if any.
     pub from: Option<&'a str>,

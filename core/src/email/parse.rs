@@ -131,12 +131,14 @@ pub fn parse(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, EmailError> {
         Some(Mailbox { name: m.name().map(str::to_owned), address: m.address().map(str::to_owned) })
     };
     let from = first(root.from());
-    let reply_to = first(root.reply_to());
+    let reply_to_list = root.reply_to();
+    let reply_to_count = reply_to_list.map_or(0, |l| l.mailboxes().count());
+    let reply_to = first(reply_to_list);
     let agent = first(root.sender());
     let valid = |m: &Option<Mailbox>| m.as_ref().and_then(|m| m.address.as_deref()).and_then(usable_address);
 
     let sender = match (valid(&from), valid(&reply_to), valid(&agent)) {
-        (Some(f), Some(r), _) if is_no_reply(&f) && root.reply_to().is_some_and(|l| l.mailboxes().count() == 1) => {
+        (Some(f), Some(r), _) if is_no_reply(&f) && reply_to_count == 1 => {
             Mailbox { name: reply_to.as_ref().and_then(|m| m.name.clone()), address: Some(r) }
         }
         (Some(f), _, _) => Mailbox { name: from.as_ref().and_then(|m| m.name.clone()), address: Some(f) },
@@ -185,6 +187,7 @@ pub fn parse(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, EmailError> {
     let headers: Vec<(&str, String)> = root
         .headers()
         .iter()
+        .filter(|h| loop_guard::watches(h.raw_name()))
         .map(|h| (h.raw_name(), String::from_utf8_lossy(h.raw_value()).trim().to_owned()))
         .collect();
     let report_type = root

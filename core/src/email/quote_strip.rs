@@ -145,7 +145,12 @@ pub(crate) fn plan(lines: &[&str]) -> Plan {
         return Plan::unchanged(n, false);
     }
     if !plan.inline_reply_kept {
-        let lower = text.to_lowercase();
+        // A pointer to answers below sits near the end of the reply; looking at its tail keeps this cheap.
+        let mut from = text.len().saturating_sub(1_000);
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let lower = text[from..].to_lowercase();
         plan.may_have_cut_reply |= POINTS_BELOW.iter().any(|p| lower.contains(p));
     }
     plan

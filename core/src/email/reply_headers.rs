@@ -109,6 +109,10 @@ pub fn separator_kind(line: &str) -> Option<MarkerKind> {
 
 /// A line of only dashes/underscores around a known phrase, or a forwarding phrase ("Begin forwarded message:").
 fn dashed_separator(line: &str) -> Option<MarkerKind> {
+    // Cheap refusal first: every separator starts with a rule character or ends with a colon.
+    if !line.starts_with(['-', '_', '=', '*']) && !line.ends_with(':') {
+        return None;
+    }
     let inner = line.trim_matches(|c: char| c == '-' || c == '_' || c == '=' || c == '*' || c.is_whitespace());
     let inner = inner.trim_end_matches(':').trim();
     if inner.is_empty() || inner.chars().count() > 40 {
@@ -135,12 +139,19 @@ pub fn header_field(line: &str) -> Option<(bool, &'static str, &str)> {
     if name.is_empty() || name.chars().count() > 16 {
         return None;
     }
-    let lower = name.to_lowercase();
     let rest = t[colon..].trim_start_matches([':', '：']).trim_start_matches('*');
-    if let Some(f) = ORIGIN_FIELDS.iter().find(|f| **f == lower) {
+    if let Some(f) = ORIGIN_FIELDS.iter().find(|f| eq_fold(name, f)) {
         return Some((true, f, rest));
     }
-    OTHER_FIELDS.iter().find(|f| **f == lower).map(|f| (false, *f, rest))
+    OTHER_FIELDS.iter().find(|f| eq_fold(name, f)).map(|f| (false, *f, rest))
+}
+
+/// `a` equals the lower-case word `lower`, ignoring case, without allocating (this runs on every line).
+fn eq_fold(a: &str, lower: &str) -> bool {
+    if a.is_ascii() {
+        return a.eq_ignore_ascii_case(lower);
+    }
+    a.chars().flat_map(char::to_lowercase).eq(lower.chars())
 }
 
 /// Other known fields named inside one line ("From: bob Date: Tue …", as HTML renders a header block).
@@ -149,8 +160,7 @@ fn inline_fields(rest: &str) -> usize {
     for (pos, _) in rest.match_indices(':') {
         let before = &rest[..pos];
         let word = before.rsplit(|c: char| c.is_whitespace() || c == '*').next().unwrap_or("");
-        let lower = word.to_lowercase();
-        if !lower.is_empty() && (ORIGIN_FIELDS.contains(&lower.as_str()) || OTHER_FIELDS.contains(&lower.as_str())) {
+        if !word.is_empty() && ORIGIN_FIELDS.iter().chain(OTHER_FIELDS).any(|f| eq_fold(word, f)) {
             n += 1;
         }
     }
@@ -199,8 +209,7 @@ fn is_verb(word: &str) -> bool {
     if w.is_empty() {
         return false;
     }
-    let lower = w.to_lowercase();
-    VERBS.contains(&lower.as_str())
+    VERBS.iter().any(|v| eq_fold(w, v))
 }
 
 fn has_time_or_date(s: &str) -> bool {
@@ -269,7 +278,7 @@ fn is_attribution(s: &str, single_line: bool) -> Option<usize> {
             None
         };
         if verb_at.is_some() && (dated || has_addr || dashed) {
-            return Some(start_of_attribution(undashed, s, single_line));
+            return Some(start_of_attribution(s, single_line));
         }
         // Verbless form: "2014-10-17 11:28 GMT+03:00 Bob <bob@x>:", "26.06.2014, 14:41, "Al" <a@x>:".
         if ends_colon && dated && has_addr && !looks_like_header_field(s) {
@@ -290,12 +299,11 @@ fn looks_like_header_field(s: &str) -> bool {
 
 /// Where an attribution starts inside its line: at an opener word when one follows other text ("reply On Wed, …
 /// wrote:"), otherwise at the start. Any dashes between the reply and the opener go with the attribution.
-fn start_of_attribution(undashed: &str, s: &str, single_line: bool) -> usize {
+fn start_of_attribution(s: &str, single_line: bool) -> usize {
     if !single_line {
         return 0;
     }
     let lead = s.len() - s.trim_start_matches(|c: char| c == '-' || c.is_whitespace()).len();
-    let _ = undashed;
     for opener in OPENERS {
         let needle = format!(" {opener} ");
         let Some(pos) = s.find(&needle) else { continue };

@@ -48,7 +48,7 @@ pub struct StripReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailDraft {
     pub draft: TicketDraft,
-    /// The body before stripping (text, or HTML converted to text).
+    /// The body before stripping: the text part, or for HTML the whole HTML as text with quotes marked `> `.
     pub raw_body: String,
     pub body_source: BodySource,
     pub strip: StripReport,
@@ -136,9 +136,8 @@ fn choose_body(p: &ParsedEmail) -> Result<(String, String, BodySource, StripRepo
     }
     if let Some(html) = p.html.as_deref() {
         let (h, report) = html_strip(html);
-        let raw = if h.cut { html_quote::html_to_text(html) } else { h.text.clone() };
         if !h.text.is_empty() {
-            return Ok((raw, h.text, BodySource::Html, report));
+            return Ok((h.raw_text, h.text, BodySource::Html, report));
         }
     }
     if !p.attachments.is_empty() {
