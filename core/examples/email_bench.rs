@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tr_core::email::{DEFAULT_MAX_BYTES, email_to_draft};
+use tr_core::email::{DEFAULT_MAX_BYTES, email_to_draft, html_quote, parse, quote_strip, signature};
 
 fn collect(dir: &Path, out: &mut Vec<Vec<u8>>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir).expect("corpus folder").flatten().map(|e| e.path()).collect();
@@ -42,6 +42,45 @@ fn measure(corpus: &[Vec<u8>], min: Duration, mut f: impl FnMut(&[u8])) -> (f64,
     }
     let secs = start.elapsed().as_secs_f64();
     ((bytes * rounds) as f64 / secs / 1e6, rounds)
+}
+
+/// Where the pipeline's time goes: each step timed alone over the corpus (seconds for 50 rounds).
+fn phases(corpus: &[Vec<u8>]) {
+    let parsed: Vec<_> = corpus.iter().filter_map(|m| parse(m, DEFAULT_MAX_BYTES).ok()).collect();
+    let time = |f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..50 {
+            f();
+        }
+        start.elapsed().as_secs_f64()
+    };
+    let t_parse = time(&|| {
+        for m in corpus {
+            black_box(parse(black_box(m), DEFAULT_MAX_BYTES).ok());
+        }
+    });
+    let t_plain = time(&|| {
+        for p in &parsed {
+            if let Some(t) = p.text.as_deref() {
+                black_box(signature::split_signature(&quote_strip::strip_quotes(t).text));
+            }
+        }
+    });
+    let t_html = time(&|| {
+        for p in &parsed {
+            if let Some(h) = p.html.as_deref() {
+                black_box(html_quote::strip_html(h));
+            }
+        }
+    });
+    let t_all = time(&|| {
+        for m in corpus {
+            black_box(email_to_draft(black_box(m), DEFAULT_MAX_BYTES).ok());
+        }
+    });
+    let html_bytes: usize = parsed.iter().filter_map(|p| p.html.as_ref()).map(String::len).sum();
+    let text_bytes: usize = parsed.iter().filter_map(|p| p.text.as_ref()).map(String::len).sum();
+    println!("phases, 50 rounds: parse() {t_parse:.3} s; strip text parts ({text_bytes} B) {t_plain:.3} s; strip every HTML part ({html_bytes} B, more than the pipeline strips) {t_html:.3} s; whole pipeline {t_all:.3} s");
 }
 
 fn main() {
@@ -83,5 +122,6 @@ fn main() {
     println!("| mail-parser `parse()` + decode text/HTML bodies | {parse_decode:.1} | {r2} |");
     println!("| tr-core `email_to_draft` (parse + guard + strip + signature) | {pipeline:.1} | {r3} |");
     println!("ratio vs parse only: {:.2}", pipeline / parse_only);
+    phases(&corpus);
     println!("ratio vs parse + decode: {:.2}", pipeline / parse_decode);
 }

@@ -58,6 +58,16 @@ pub fn has_structure_marker(html: &str) -> bool {
 
 /// Removes quoted history from an HTML reply.
 pub fn strip_html(html: &str) -> HtmlStripped {
+    strip(html, true)
+}
+
+/// As [`strip_html`], but `None` when nothing was cut, without converting the unchanged HTML to text (the
+/// caller has a text part already; html2text is the costliest step here).
+pub fn strip_html_if_cut(html: &str) -> Option<HtmlStripped> {
+    Some(strip(html, false)).filter(|s| s.cut)
+}
+
+fn strip(html: &str, text_when_unchanged: bool) -> HtmlStripped {
     if html.trim().is_empty() {
         return HtmlStripped { html: html.to_owned(), ..HtmlStripped::default() };
     }
@@ -78,7 +88,7 @@ pub fn strip_html(html: &str) -> HtmlStripped {
     }
     let unchanged = || HtmlStripped {
         html: html.to_owned(),
-        text: html_to_text(html),
+        text: if text_when_unchanged { html_to_text(html) } else { String::new() },
         raw_text: raw_text.clone(),
         ..HtmlStripped::default()
     };
@@ -187,17 +197,30 @@ fn tag(n: &Handle) -> Option<&str> {
     }
 }
 
-fn attr(n: &Handle, key: &str) -> Option<String> {
+/// Applies `f` to attribute `key`'s value, without copying it (this runs on every element).
+fn with_attr<T>(n: &Handle, key: &str, f: impl FnOnce(&str) -> T) -> Option<T> {
     match &n.data {
         NodeData::Element { attrs, .. } => {
-            attrs.borrow().iter().find(|a| (*a.name.local).eq_ignore_ascii_case(key)).map(|a| a.value.to_string())
+            let attrs = attrs.borrow();
+            attrs.iter().find(|a| (*a.name.local).eq_ignore_ascii_case(key)).map(|a| f(&a.value))
         }
         _ => None,
     }
 }
 
 fn has_class(n: &Handle, class: &str) -> bool {
-    attr(n, "class").is_some_and(|c| c.split_whitespace().any(|t| t == class))
+    with_attr(n, "class", |c| c.split_whitespace().any(|t| t == class)).unwrap_or(false)
+}
+
+/// The style attribute contains `needle` once spaces are ignored and case folded (`needle` is lower case, no
+/// spaces).
+fn style_has(n: &Handle, needle: &str) -> bool {
+    with_attr(n, "style", |s| {
+        let squeezed = s.bytes().filter(|b| !b.is_ascii_whitespace()).map(|b| b.to_ascii_lowercase());
+        let hay: Vec<u8> = squeezed.collect();
+        hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+    })
+    .unwrap_or(false)
 }
 
 fn parent(n: &Handle) -> Option<Handle> {
@@ -300,13 +323,9 @@ fn opens_on_bold_label(n: &Handle) -> bool {
     let label = t.split_once(':').map(|(l, _)| l).or_else(|| t.split_once('：').map(|(l, _)| l));
     let bold = inside(first, |p| {
         matches!(tag(p), Some("b" | "strong"))
-            || attr(p, "style").is_some_and(|s| s.replace(' ', "").to_ascii_lowercase().contains("font-weight:bold"))
+            || style_has(p, "font-weight:bold")
     });
     bold && label.is_some_and(|l| !l.trim().is_empty() && l.chars().count() <= 24)
-}
-
-fn normalised_style(n: &Handle) -> String {
-    attr(n, "style").map(|s| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase()).unwrap_or_default()
 }
 
 /// The structural rules, first match wins. Returns whether anything was cut.
@@ -331,18 +350,20 @@ fn cut_by_structure(doc: &Handle, removed: &mut Removed) -> bool {
     // Markers after which everything is the old message.
     let cut_marker = all.iter().find(|n| {
         let Some(t) = tag(n) else { return false };
-        let id = attr(n, "id").unwrap_or_default();
-        if matches!(id.as_str(), "divRplyFwdMsg" | "x_divRplyFwdMsg" | "OLK_SRC_BODY_SECTION" | "mail-editor-reference-message-container")
-            || (t == "hr" && id == "stopSpelling")
+        let id_is = |ids: &[&str]| with_attr(n, "id", |id| ids.contains(&id)).unwrap_or(false);
+        if id_is(&["divRplyFwdMsg", "x_divRplyFwdMsg", "OLK_SRC_BODY_SECTION", "mail-editor-reference-message-container"])
+            || (t == "hr" && id_is(&["stopSpelling"]))
             || has_class(n, "yahoo_quoted")
             || has_class(n, "protonmail_quote")
         {
             return true;
         }
         if matches!(t, "div" | "p" | "table" | "td") {
-            let style = normalised_style(n);
-            let outlook_rule = style.contains("border-top:solid#e1e1e1") || style.contains("border-top:solid#b5c4df");
-            let top_rule = style.contains("border-top:solid") || style.contains("border-top-style:solid");
+            if !with_attr(n, "style", |s| s.contains("border-top") || s.contains("BORDER-TOP")).unwrap_or(false) {
+                return false;
+            }
+            let outlook_rule = style_has(n, "border-top:solid#e1e1e1") || style_has(n, "border-top:solid#b5c4df");
+            let top_rule = style_has(n, "border-top:solid") || style_has(n, "border-top-style:solid");
             return outlook_rule || (top_rule && opens_on_bold_label(n));
         }
         false
@@ -536,47 +557,40 @@ impl Render {
     }
 }
 
-/// Marks as removed every node the plan cut: text on cut lines, elements whose start and content all went.
+/// Marks as removed every node the plan cut: text on cut lines, elements whose start and content all went. One
+/// post-order pass: a node whose whole extent went is left for its parent to remove (so the largest such subtree
+/// goes as one), and a surviving node removes its gone children.
 fn remove_cut_lines(doc: &Handle, render: &Render, plan: &quote_strip::Plan, removed: &mut Removed) {
     let gone = |line: usize| line < plan.keep.len() && !plan.keep[line] && plan.column(line).is_none();
 
-    /// Whether the node's whole rendered extent was cut (`None`: it rendered nothing and decides nothing).
-    fn all_gone(n: &Handle, render: &Render, removed: &Removed, gone: &dyn Fn(usize) -> bool) -> Option<bool> {
+    /// `Some(true)`: everything this node rendered was cut; `Some(false)`: something stays; `None`: it rendered
+    /// nothing and decides nothing.
+    fn sweep(n: &Handle, render: &Render, removed: &mut Removed, gone: &dyn Fn(usize) -> bool) -> Option<bool> {
         if removed.contains(n) {
             return None;
         }
         let key = Rc::as_ptr(n);
-        match &n.data {
-            NodeData::Text { .. } => render.text_line.get(&key).map(|&l| gone(l)),
-            NodeData::Element { .. } => {
-                let start = render.start_line.get(&key)?;
-                let mut verdict = gone(*start);
-                for c in n.children.borrow().iter() {
-                    if let Some(false) = all_gone(c, render, removed, gone) {
-                        verdict = false;
-                    }
-                }
-                Some(verdict)
-            }
-            _ => None,
-        }
-    }
-
-    fn mark(n: &Handle, render: &Render, removed: &mut Removed, gone: &dyn Fn(usize) -> bool) {
+        let own = match &n.data {
+            NodeData::Text { .. } => return render.text_line.get(&key).map(|&l| gone(l)),
+            NodeData::Element { .. } => render.start_line.get(&key).map(|&l| gone(l)),
+            NodeData::Document => Some(false),
+            _ => return None,
+        };
         let children: Vec<Handle> = n.children.borrow().clone();
-        for c in &children {
-            match all_gone(c, render, removed, gone) {
-                Some(true) => removed.insert(c),
-                Some(false) => mark(c, render, removed, gone),
-                None => {
-                    if matches!(c.data, NodeData::Document | NodeData::Element { .. }) {
-                        mark(c, render, removed, gone);
-                    }
+        let verdicts: Vec<Option<bool>> = children.iter().map(|c| sweep(c, render, removed, gone)).collect();
+        // An element that rendered nothing at all (never reached by the renderer) decides nothing.
+        let own = own?;
+        let all_gone = own && verdicts.iter().all(|v| *v != Some(false));
+        if !all_gone {
+            for (c, v) in children.iter().zip(&verdicts) {
+                if *v == Some(true) {
+                    removed.insert(c);
                 }
             }
         }
+        Some(all_gone)
     }
-    mark(doc, render, removed, &gone);
+    sweep(doc, render, removed, &gone);
 }
 
 const VOID: &[&str] = &[

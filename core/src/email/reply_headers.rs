@@ -223,7 +223,10 @@ fn has_time_or_date(s: &str) -> bool {
 /// An attribution starting at line `i`, possibly wrapped over following lines, possibly starting mid-line.
 fn attribution(lines: &[&str], i: usize) -> Option<Marker> {
     let first = lines[i].trim_end();
-    if let Some(column) = is_attribution(first.trim(), true) {
+    // Every one-line attribution ends in a colon, a dash (Android) or an address's `>` (old Gmail).
+    if first.ends_with([':', '：', '-', '>'])
+        && let Some(column) = is_attribution(first.trim(), true)
+    {
         return Some(Marker { kind: MarkerKind::Attribution, lines: 1, column: column_in(first, column) });
     }
     // Only a line that opens like an attribution (an opener word or a date) may continue on the next lines;

@@ -119,11 +119,15 @@ fn choose_body(p: &ParsedEmail) -> Result<(String, String, BodySource, StripRepo
         let s = quote_strip::strip_quotes(text);
         if !s.cut
             && let Some(html) = p.html.as_deref().filter(|h| html_quote::has_structure_marker(h))
+            && let Some(h) = html_quote::strip_html_if_cut(html)
         {
-            let (h, report) = html_strip(html);
-            if h.cut && !h.text.is_empty() {
-                return Ok((text.to_owned(), h.text, BodySource::Html, report));
-            }
+            let report = StripReport {
+                quote_cut: true,
+                inline_reply_kept: h.inline_reply_kept,
+                may_have_cut_reply: h.may_have_cut_reply,
+                ..StripReport::default()
+            };
+            return Ok((text.to_owned(), h.text, BodySource::Html, report));
         }
         let report = StripReport {
             quote_cut: s.cut,
