@@ -16,13 +16,18 @@
 //!   a maintained renderer); the DOM is html5ever's, through `markup5ever_rcdom` (published by the html5ever
 //!   project alongside each release).
 
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use html5ever::tendril::TendrilSink;
 use html5ever::{ParseOpts, parse_document};
-use markup5ever_rcdom::{Handle, Node, NodeData, RcDom};
+use markup5ever_rcdom::{Handle, NodeData, RcDom};
 
+use super::html_dom::{
+    Removed, depth, has_class, inside, is_blank_text, parent, serialize, style_has, tag, text_of, walk, with_attr,
+};
+pub use super::html_dom::MAX_DEPTH;
+use super::html_text::Render;
+pub use super::html_text::{crude_text, html_to_text};
 use super::quote_strip;
 
 /// An HTML reply with its history removed.
@@ -46,10 +51,6 @@ pub const STRUCTURE_MARKERS: &[&str] = &[
     "gmail_quote", "divRplyFwdMsg", "OLK_SRC_BODY_SECTION", "stopSpelling", "yahoo_quoted", "moz-cite-prefix",
     "type=\"cite\"", "type=cite", "border-top:solid", "border-top: solid", "border-top-style",
 ];
-
-/// Deeper element nesting than this is not a mail client's HTML; it is handled without the DOM passes, whose
-/// recursion (and html2text's) must not exhaust a WebAssembly guest's stack.
-pub const MAX_DEPTH: usize = 256;
 
 /// Whether `html` carries any structural quote marker (a cheap substring scan, no parse).
 pub fn has_structure_marker(html: &str) -> bool {
@@ -111,151 +112,6 @@ fn strip(html: &str, text_when_unchanged: bool) -> HtmlStripped {
     }
 }
 
-/// HTML → text with html2text: no decoration, no link footnotes, no wrapping; trimmed. Pathologically deep HTML
-/// gets [`crude_text`] instead.
-pub fn html_to_text(html: &str) -> String {
-    let config = html2text::config::plain_no_decorate().raw_mode(true).no_link_wrapping();
-    let Ok(dom) = config.parse_html(html.as_bytes()) else { return crude_text(html) };
-    if depth_by(&dom.document, |n| n.children.borrow().clone()) > MAX_DEPTH {
-        return crude_text(html);
-    }
-    let text = config
-        .dom_to_render_tree(&dom)
-        .and_then(|tree| config.render_to_string(tree, 10_000))
-        .unwrap_or_default();
-    // html2text pads empty paragraphs with spaces; keep the text tidy for the ticket.
-    let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out.trim().to_owned()
-}
-
-/// Deepest nesting below `doc`, counted without recursion (stops counting past [`MAX_DEPTH`]). Generic over the
-/// two DOMs in use, html5ever's and html2text's copy of it, through `children`.
-fn depth_by<N>(doc: &Rc<N>, children: impl Fn(&N) -> Vec<Rc<N>>) -> usize {
-    let mut stack = vec![(doc.clone(), 0usize)];
-    let mut max = 0;
-    while let Some((n, d)) = stack.pop() {
-        max = max.max(d);
-        if max > MAX_DEPTH {
-            break;
-        }
-        stack.extend(children(&n).into_iter().map(|c| (c, d + 1)));
-    }
-    max
-}
-
-fn depth(doc: &Handle) -> usize {
-    depth_by(doc, |n| n.children.borrow().clone())
-}
-
-/// Tags dropped and a few entities decoded, line by line, without a parser: the fallback for HTML too deep for
-/// the DOM passes.
-pub fn crude_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len() / 2);
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    let out = out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&");
-    let lines: Vec<String> = out.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
-    let mut text = lines.join("\n");
-    while text.contains("\n\n\n") {
-        text = text.replace("\n\n\n", "\n\n");
-    }
-    text.trim().to_owned()
-}
-
-/// Nodes cut so far, by address (the DOM is left intact; rendering and serialising skip these).
-#[derive(Default)]
-struct Removed {
-    nodes: HashSet<*const Node>,
-    /// A cut container held text between quoted blocks: answers written into the quote.
-    answered_inside: bool,
-}
-
-impl Removed {
-    fn contains(&self, n: &Handle) -> bool {
-        self.nodes.contains(&Rc::as_ptr(n))
-    }
-    fn insert(&mut self, n: &Handle) {
-        self.nodes.insert(Rc::as_ptr(n));
-    }
-}
-
-fn tag(n: &Handle) -> Option<&str> {
-    match &n.data {
-        NodeData::Element { name, .. } => Some(name.local.as_ref()),
-        _ => None,
-    }
-}
-
-/// Applies `f` to attribute `key`'s value, without copying it (this runs on every element).
-fn with_attr<T>(n: &Handle, key: &str, f: impl FnOnce(&str) -> T) -> Option<T> {
-    match &n.data {
-        NodeData::Element { attrs, .. } => {
-            let attrs = attrs.borrow();
-            attrs.iter().find(|a| (*a.name.local).eq_ignore_ascii_case(key)).map(|a| f(&a.value))
-        }
-        _ => None,
-    }
-}
-
-fn has_class(n: &Handle, class: &str) -> bool {
-    with_attr(n, "class", |c| c.split_whitespace().any(|t| t == class)).unwrap_or(false)
-}
-
-/// The style attribute contains `needle` once spaces are ignored and case folded (`needle` is lower case, no
-/// spaces).
-fn style_has(n: &Handle, needle: &str) -> bool {
-    with_attr(n, "style", |s| {
-        let squeezed = s.bytes().filter(|b| !b.is_ascii_whitespace()).map(|b| b.to_ascii_lowercase());
-        let hay: Vec<u8> = squeezed.collect();
-        hay.windows(needle.len()).any(|w| w == needle.as_bytes())
-    })
-    .unwrap_or(false)
-}
-
-fn parent(n: &Handle) -> Option<Handle> {
-    let weak = n.parent.take();
-    let p = weak.as_ref().and_then(|w| w.upgrade());
-    n.parent.set(weak);
-    p
-}
-
-/// Every node in document order.
-fn walk(n: &Handle, out: &mut Vec<Handle>) {
-    out.push(n.clone());
-    for c in n.children.borrow().iter() {
-        walk(c, out);
-    }
-}
-
-fn text_of(n: &Handle, out: &mut String, limit: usize) {
-    if out.len() >= limit {
-        return;
-    }
-    match &n.data {
-        NodeData::Text { contents } => out.push_str(&contents.borrow()),
-        NodeData::Element { name, .. } if matches!(name.local.as_ref(), "style" | "script" | "head") => {}
-        _ => {
-            for c in n.children.borrow().iter() {
-                text_of(c, out, limit);
-                if matches!(tag(c), Some("br" | "div" | "p")) {
-                    out.push('\n');
-                }
-            }
-        }
-    }
-}
-
 /// Removes `n` and everything after it in document order (its following siblings and those of its ancestors).
 fn cut_from_here(n: &Handle, removed: &mut Removed) {
     // Outlook puts a rule just before its header block: it belongs to what it introduces.
@@ -289,25 +145,6 @@ fn cut_from_here(n: &Handle, removed: &mut Removed) {
         }
         cur = p;
     }
-}
-
-fn is_blank_text(n: &Handle) -> bool {
-    match &n.data {
-        NodeData::Text { contents } => contents.borrow().trim().is_empty(),
-        NodeData::Comment { .. } => true,
-        _ => false,
-    }
-}
-
-fn inside(n: &Handle, pred: impl Fn(&Handle) -> bool) -> bool {
-    let mut cur = parent(n);
-    while let Some(p) = cur {
-        if pred(&p) {
-            return true;
-        }
-        cur = parent(&p);
-    }
-    false
 }
 
 /// The first non-blank text inside `n` is a bold label ending in a colon ("From:", "От:", "差出人:").
@@ -416,147 +253,6 @@ fn note_answers_inside(container: &Handle, removed: &mut Removed) {
     }
 }
 
-const BLOCKS: &[&str] = &[
-    "address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt", "fieldset", "figure", "footer",
-    "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "li", "main", "nav", "ol", "p", "pre", "section", "table",
-    "tbody", "thead", "tfoot", "tr", "ul",
-];
-const SKIPPED: &[&str] = &["head", "style", "script", "title", "template", "noscript"];
-
-/// The DOM rendered to lines, with the line each text node and each element start sits on.
-#[derive(Default)]
-struct Render {
-    lines: Vec<String>,
-    cur: String,
-    /// The current line holds an element boundary (so a block after it starts a new line).
-    marks: bool,
-    quote_depth: usize,
-    text_line: HashMap<*const Node, usize>,
-    start_line: HashMap<*const Node, usize>,
-}
-
-impl Render {
-    fn run(doc: &Handle, removed: &Removed) -> Render {
-        let mut r = Render::default();
-        r.node(doc, removed);
-        r.newline();
-        r
-    }
-
-    /// The rendered lines as one text, blank-line runs collapsed, trimmed.
-    fn text(&self) -> String {
-        let mut out = String::new();
-        let mut blank = 0;
-        for l in &self.lines {
-            let l = l.trim_end();
-            if l.is_empty() {
-                blank += 1;
-                if blank > 1 {
-                    continue;
-                }
-            } else {
-                blank = 0;
-            }
-            out.push_str(l);
-            out.push('\n');
-        }
-        out.trim().to_owned()
-    }
-
-    fn newline(&mut self) {
-        let line = std::mem::take(&mut self.cur);
-        self.lines.push(line);
-        self.marks = false;
-    }
-
-    fn has_text(&self) -> bool {
-        !self.cur.trim().is_empty()
-    }
-
-    fn node(&mut self, n: &Handle, removed: &Removed) {
-        if removed.contains(n) {
-            return;
-        }
-        match &n.data {
-            NodeData::Text { contents } => {
-                let t = contents.borrow();
-                if t.trim().is_empty() {
-                    if self.has_text() && !self.cur.ends_with(' ') {
-                        self.cur.push(' ');
-                    }
-                    return;
-                }
-                if !self.has_text() && self.quote_depth > 0 {
-                    self.cur.push_str(&"> ".repeat(self.quote_depth));
-                }
-                let mut space = t.starts_with(char::is_whitespace) && self.has_text() && !self.cur.ends_with(' ');
-                for word in t.split_whitespace() {
-                    if space {
-                        self.cur.push(' ');
-                    }
-                    self.cur.push_str(word);
-                    space = true;
-                }
-                if t.ends_with(char::is_whitespace) {
-                    self.cur.push(' ');
-                }
-                self.text_line.insert(Rc::as_ptr(n), self.lines.len());
-            }
-            NodeData::Element { name, .. } => {
-                let t = name.local.as_ref();
-                if SKIPPED.contains(&t) {
-                    return;
-                }
-                let key = Rc::as_ptr(n);
-                match t {
-                    "br" => {
-                        self.start_line.insert(key, self.lines.len());
-                        self.newline();
-                    }
-                    "hr" => {
-                        // A rule ends the line of text before it and sits with what follows.
-                        if self.has_text() {
-                            self.newline();
-                        }
-                        self.start_line.insert(key, self.lines.len());
-                        self.marks = true;
-                    }
-                    _ if BLOCKS.contains(&t) => {
-                        if self.has_text() || self.marks {
-                            self.newline();
-                        }
-                        self.start_line.insert(key, self.lines.len());
-                        self.marks = true;
-                        let quote = t == "blockquote";
-                        self.quote_depth += usize::from(quote);
-                        for c in n.children.borrow().iter() {
-                            self.node(c, removed);
-                        }
-                        self.quote_depth -= usize::from(quote);
-                        if self.has_text() {
-                            self.newline();
-                        }
-                    }
-                    _ => {
-                        self.start_line.insert(key, self.lines.len());
-                        if matches!(t, "td" | "th") && self.has_text() {
-                            self.cur.push(' ');
-                        }
-                        for c in n.children.borrow().iter() {
-                            self.node(c, removed);
-                        }
-                    }
-                }
-            }
-            _ => {
-                for c in n.children.borrow().iter() {
-                    self.node(c, removed);
-                }
-            }
-        }
-    }
-}
-
 /// Marks as removed every node the plan cut: text on cut lines, elements whose start and content all went. One
 /// post-order pass: a node whose whole extent went is left for its parent to remove (so the largest such subtree
 /// goes as one), and a surviving node removes its gone children.
@@ -591,80 +287,6 @@ fn remove_cut_lines(doc: &Handle, render: &Render, plan: &quote_strip::Plan, rem
         Some(all_gone)
     }
     sweep(doc, render, removed, &gone);
-}
-
-const VOID: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr",
-];
-
-/// HTML serialisation of what is left. Non-breaking spaces are written as `&#160;` so they survive any later
-/// whitespace handling.
-fn serialize(n: &Handle, removed: &Removed, out: &mut String) {
-    if removed.contains(n) {
-        return;
-    }
-    match &n.data {
-        NodeData::Document => {
-            for c in n.children.borrow().iter() {
-                serialize(c, removed, out);
-            }
-        }
-        NodeData::Doctype { name, .. } => {
-            out.push_str("<!DOCTYPE ");
-            out.push_str(name);
-            out.push('>');
-        }
-        NodeData::Text { contents } => {
-            let raw = parent(n).and_then(|p| tag(&p).map(|t| matches!(t, "style" | "script"))).unwrap_or(false);
-            let t = contents.borrow();
-            if raw {
-                out.push_str(&t);
-            } else {
-                escape(&t, false, out);
-            }
-        }
-        NodeData::Comment { contents } => {
-            out.push_str("<!--");
-            out.push_str(contents);
-            out.push_str("-->");
-        }
-        NodeData::Element { name, attrs, .. } => {
-            let t = name.local.as_ref();
-            out.push('<');
-            out.push_str(t);
-            for a in attrs.borrow().iter() {
-                out.push(' ');
-                out.push_str(a.name.local.as_ref());
-                out.push_str("=\"");
-                escape(&a.value, true, out);
-                out.push('"');
-            }
-            out.push('>');
-            if VOID.contains(&t) {
-                return;
-            }
-            for c in n.children.borrow().iter() {
-                serialize(c, removed, out);
-            }
-            out.push_str("</");
-            out.push_str(t);
-            out.push('>');
-        }
-        NodeData::ProcessingInstruction { .. } => {}
-    }
-}
-
-fn escape(s: &str, attribute: bool, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' if !attribute => out.push_str("&lt;"),
-            '>' if !attribute => out.push_str("&gt;"),
-            '"' if attribute => out.push_str("&quot;"),
-            '\u{a0}' => out.push_str("&#160;"),
-            c => out.push(c),
-        }
-    }
 }
 
 #[cfg(test)]
