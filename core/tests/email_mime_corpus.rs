@@ -119,6 +119,9 @@ fn stalwart_subject_and_sender_agree_with_expected_json() {
     assert!(!emls.is_empty(), "no stalwart messages under {}", dir.display());
 
     let (mut compared, mut subject_ok, mut from_ok) = (0, 0, 0);
+    // The customer we choose (From, or Reply-To/Sender by the rule in parse.rs) against the expected From, where
+    // that From is a usable address.
+    let (mut usable, mut customer_ok) = (0, 0);
     let mut disagreements = Vec::new();
     for eml in &emls {
         let raw = std::fs::read(eml).unwrap();
@@ -136,8 +139,15 @@ fn stalwart_subject_and_sender_agree_with_expected_json() {
             let json: Value = serde_json::from_str(&text).expect("expected JSON parses");
             let (want_from, want_subject) = expected(&json);
             // parse() refuses a message without a usable sender; read what it can for the comparison anyway.
+            let want_customer = want_from.as_deref().and_then(|a| tr_core::normalise::normalise_email(a).ok());
             let (got_from, got_subject) = match parse(&bytes, DEFAULT_MAX_BYTES) {
-                Ok(p) => (p.from.and_then(|m| m.address), p.subject),
+                Ok(p) => {
+                    if want_customer.is_some() {
+                        usable += 1;
+                        customer_ok += usize::from(p.sender.address == want_customer);
+                    }
+                    (p.from.and_then(|m| m.address), p.subject)
+                }
                 Err(EmailError::NoSender(_)) => (None, subject_of(&bytes)),
                 Err(e) => panic!("{}: {e}", eml.display()),
             };
@@ -158,6 +168,7 @@ fn stalwart_subject_and_sender_agree_with_expected_json() {
         }
     }
     println!("stalwart: {compared} comparisons (LF + CRLF); From agrees {from_ok}, subject agrees {subject_ok}");
+    println!("stalwart: chosen customer equals the expected From in {customer_ok} of {usable} with a usable From");
     for d in &disagreements {
         println!("  disagrees: {d}");
     }
@@ -167,6 +178,7 @@ fn stalwart_subject_and_sender_agree_with_expected_json() {
     // parser upgrade is a change to read, not noise to tolerate.
     assert_eq!(from_ok, compared, "From disagrees");
     assert_eq!(subject_ok, compared, "subject disagrees");
+    assert_eq!(customer_ok, usable, "customer differs from a usable From");
 }
 
 fn subject_of(bytes: &[u8]) -> Option<String> {
