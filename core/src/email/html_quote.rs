@@ -49,7 +49,8 @@ pub struct HtmlStripped {
 /// A bare `blockquote` is not one: it may be the customer's own quoting of an error message.
 pub const STRUCTURE_MARKERS: &[&str] = &[
     "gmail_quote", "divRplyFwdMsg", "OLK_SRC_BODY_SECTION", "stopSpelling", "yahoo_quoted", "moz-cite-prefix",
-    "type=\"cite\"", "type=cite", "border-top:solid", "border-top: solid", "border-top-style",
+    "type=\"cite\"", "type=cite", "border-top:solid", "border-top: solid", "border-top-style", "BORDER-TOP",
+    "#B5C4DF", "#b5c4df", "#E1E1E1", "#e1e1e1",
 ];
 
 /// Whether `html` carries any structural quote marker (a cheap substring scan, no parse).
@@ -165,6 +166,24 @@ fn opens_on_bold_label(n: &Handle) -> bool {
     bold && label.is_some_and(|l| !l.trim().is_empty() && l.chars().count() <= 24)
 }
 
+/// Reads a style attribute's top border: `(solid, in one of Outlook's separator colours)`. Declarations are read
+/// one by one, so every order Outlook writes works: `border-top:solid #E1E1E1 1.0pt` (Word editor) and
+/// `BORDER-TOP: #b5c4df 1pt solid` (older Outlook), or `border-top-style: solid` with a separate colour.
+fn top_border(style: &str) -> (bool, bool) {
+    let (mut solid, mut colour) = (false, false);
+    for decl in style.split(';') {
+        let Some((name, value)) = decl.split_once(':') else { continue };
+        let name = name.trim().to_ascii_lowercase();
+        if !name.starts_with("border-top") {
+            continue;
+        }
+        let value = value.to_ascii_lowercase();
+        solid |= value.split_whitespace().any(|w| w == "solid");
+        colour |= value.contains("#e1e1e1") || value.contains("#b5c4df");
+    }
+    (solid, colour)
+}
+
 /// The structural rules, first match wins. Returns whether anything was cut.
 fn cut_by_structure(doc: &Handle, removed: &mut Removed) -> bool {
     let mut all = Vec::new();
@@ -196,12 +215,8 @@ fn cut_by_structure(doc: &Handle, removed: &mut Removed) -> bool {
             return true;
         }
         if matches!(t, "div" | "p" | "table" | "td") {
-            if !with_attr(n, "style", |s| s.contains("border-top") || s.contains("BORDER-TOP")).unwrap_or(false) {
-                return false;
-            }
-            let outlook_rule = style_has(n, "border-top:solid#e1e1e1") || style_has(n, "border-top:solid#b5c4df");
-            let top_rule = style_has(n, "border-top:solid") || style_has(n, "border-top-style:solid");
-            return outlook_rule || (top_rule && opens_on_bold_label(n));
+            let (solid, outlook_colour) = with_attr(n, "style", top_border).unwrap_or((false, false));
+            return (solid && outlook_colour) || (solid && opens_on_bold_label(n));
         }
         false
     });
@@ -306,6 +321,15 @@ mod tests {
                     <p><b>差出人:</b> Bob</p></div><p>old message</p>";
         let s = strip_html(html);
         assert_eq!(s.text, "Hallo, danke!");
+    }
+
+    #[test]
+    fn older_outlook_uppercase_border_declaration() {
+        let html = "<p>Done.</p><DIV style=\"BORDER-RIGHT: medium none; BORDER-TOP: #b5c4df 1pt solid; PADDING-TOP: 3pt\">\
+                    <P><B>Van:</B> Support</P></DIV><P>oud bericht</P>";
+        let s = strip_html(html);
+        assert_eq!(s.text, "Done.");
+        assert!(has_structure_marker(html));
     }
 
     #[test]
