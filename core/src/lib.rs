@@ -8,6 +8,7 @@
 //! - [`ticket`]: the ticket's shape (mirrors `wit/tr-intake.wit`, checked by a test).
 //! - [`normalise`]: turning a lane's raw fields into a ticket: limits, control characters, addresses, times, ids.
 //! - [`wire`]: the versioned JSON a ticket travels in on the queue.
+//! - [`email`]: the email lane: raw MIME → ticket draft (mail-parser), loop guard, quote and signature stripping.
 //! - [`credentials`]: AWS credentials whose `Debug` never shows a secret.
 //! - [`sigv4`]: SigV4 signing through the `aws-sigv4` crate.
 //! - [`transport`]: the injected HTTP transport and runtime (clock, sleep, randomness).
@@ -19,6 +20,7 @@
 
 pub mod aws_error;
 pub mod credentials;
+pub mod email;
 pub mod normalise;
 pub mod retry;
 pub mod sigv4;

@@ -1,0 +1,378 @@
+//! Recognising the line (or few lines) a mail client writes above the message it quotes.
+//!
+//! Role: classify one position of a plain-text body as the start of quoted history, and say how many lines the
+//! marker spans. Key decision: the shape is tested before the words. An attribution is "a date or an address, then
+//! a colon at the end" whatever the language; word lists (verbs such as "wrote", "schrieb", "a écrit"; header field
+//! names such as "From", "Von", "De") only confirm a shape, they never cut on their own. Every list here is data:
+//! adding a language means adding words, not code.
+//!
+//! Three kinds of marker are recognised:
+//! - attributions ("On … wrote:", "Am … schrieb:", "2014-10-17 11:28 GMT+03:00 Bob <bob@x>:"), possibly wrapped
+//!   over up to five lines, possibly sharing their first line with the end of the reply;
+//! - separators ("-----Original Message-----" and its translations);
+//! - header blocks (two or more distinct "From:/Sent:/To:/Subject:" fields, in any of the listed languages).
+//!
+//! Forward markers are reported separately: a forwarded message is the customer's content, not history.
+
+/// Verbs that close an attribution, lower case, compared word by word.
+const VERBS: &[&str] = &[
+    "wrote", "writes", "sent", "schrieb", "schreibt", "geschrieben", "écrit", "ecrit", "escribió", "escribio",
+    "escreveu", "scritto", "scrive", "schreef", "geschreven", "napisał", "napisała", "napisal", "skrev", "skriver",
+    "viết", "написал", "написала", "написал(а)", "kirjoitti", "yazdı", "napsal", "napsala", "írta", "скрев",
+    "έγραψε", "כתב", "كتب", "写道", "寫道", "작성", "wrote----",
+];
+
+/// Words that open an attribution in some language; used to find where an attribution starts when it shares a
+/// line with the end of the reply ("thanks! On Tue, … wrote:").
+const OPENERS: &[&str] = &[
+    "On", "Am", "Le", "El", "Il", "Op", "W dniu", "Den", "På", "Em", "Vào", "Dne", "Dňa", "В", "Pada", "Na",
+];
+
+/// Header field names of quoted-header blocks. The first field of a block must be an origin field (who or when);
+/// any listed field may follow.
+const ORIGIN_FIELDS: &[&str] = &[
+    "from", "sent", "date", "von", "gesendet", "datum", "de", "envoyé", "envoye", "enviado", "enviada", "fecha", "da",
+    "inviato", "data", "van", "verzonden", "od", "wysłano", "fra", "sendt", "dato", "från", "skickat", "lähettäjä",
+    "lähetetty", "от", "отправлено", "дата", "odesláno", "feladó", "elküldve", "kimden", "gönderildi", "tarih",
+    "差出人", "送信日時", "发件人", "发送时间", "寄件者", "寄件日期", "보낸 사람", "보낸 날짜",
+];
+const OTHER_FIELDS: &[&str] = &[
+    "to", "cc", "bcc", "subject", "reply-to", "an", "betreff", "à", "a", "objet", "para", "asunto", "oggetto", "aan",
+    "onderwerp", "do", "temat", "til", "emne", "till", "ämne", "vastaanottaja", "aihe", "assunto", "кому", "тема",
+    "копия", "komu", "předmět", "címzett", "tárgy", "kime", "konu", "宛先", "件名", "收件人", "主题", "收件者", "主旨",
+    "받는 사람", "제목", "importance", "priority",
+];
+
+/// Phrases inside a dashed separator line that mean "the previous message follows".
+const ORIGINAL_MESSAGE: &[&str] = &[
+    "original message", "reply message", "ursprüngliche nachricht", "antwort nachricht", "oprindelig meddelelse",
+    "message d'origine", "message original", "mensaje original", "messaggio originale", "oorspronkelijk bericht",
+    "originalmeddelande", "original meddelelse", "opprinnelig melding", "mensagem original", "wiadomość oryginalna",
+    "oryginalna wiadomość", "исходное сообщение", "исходное письмо", "alkuperäinen viesti", "původní zpráva",
+    "eredeti üzenet", "özgün ileti", "原始邮件", "原始郵件", "元のメッセージ", "원본 메시지",
+];
+
+/// Phrases that introduce a forwarded message.
+const FORWARDED: &[&str] = &[
+    "forwarded message", "begin forwarded message", "weitergeleitete nachricht", "message transféré",
+    "message transfere", "mensaje reenviado", "messaggio inoltrato", "doorgestuurd bericht", "wiadomość przekazana",
+    "videresendt meddelelse", "videresendt melding", "vidarebefordrat meddelande", "пересылаемое сообщение",
+    "mensagem encaminhada", "välitetty viesti", "转发的邮件", "転送されたメッセージ",
+];
+
+/// The longest run of lines one attribution may wrap over (Polymail puts the address on its own three lines).
+const MAX_ATTRIBUTION_LINES: usize = 6;
+/// An attribution longer than this is prose, not a client's one-liner.
+const MAX_ATTRIBUTION_CHARS: usize = 400;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkerKind {
+    /// "On … wrote:" and its relatives.
+    Attribution,
+    /// "-----Original Message-----" and its translations.
+    OriginalMessage,
+    /// "From: … / Sent: … / To: …".
+    HeaderBlock,
+    /// "---------- Forwarded message ----------".
+    Forwarded,
+}
+
+/// A marker found at some line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marker {
+    pub kind: MarkerKind,
+    /// Lines the marker itself covers (≥ 1).
+    pub lines: usize,
+    /// Byte offset in the first line where the marker starts: non-zero when the reply's last words share the line.
+    pub column: usize,
+}
+
+/// Recognises a marker starting at `lines[i]`.
+pub fn marker_at(lines: &[&str], i: usize) -> Option<Marker> {
+    let line = lines[i].trim();
+    if line.is_empty() || line.starts_with('>') {
+        return None;
+    }
+    if let Some(kind) = dashed_separator(line) {
+        return Some(Marker { kind, lines: 1, column: 0 });
+    }
+    if let Some(n) = header_block(lines, i) {
+        return Some(Marker { kind: MarkerKind::HeaderBlock, lines: n, column: 0 });
+    }
+    attribution(lines, i)
+}
+
+/// The kind of a dashed separator line, if it is one.
+pub fn separator_kind(line: &str) -> Option<MarkerKind> {
+    dashed_separator(line.trim())
+}
+
+/// A line of only dashes/underscores around a known phrase, or a forwarding phrase ("Begin forwarded message:").
+fn dashed_separator(line: &str) -> Option<MarkerKind> {
+    // Cheap refusal first: every separator starts with a rule character or ends with a colon.
+    if !line.starts_with(['-', '_', '=', '*']) && !line.ends_with(':') {
+        return None;
+    }
+    let inner = line.trim_matches(|c: char| c == '-' || c == '_' || c == '=' || c == '*' || c.is_whitespace());
+    let inner = inner.trim_end_matches(':').trim();
+    if inner.is_empty() || inner.chars().count() > 40 {
+        return None;
+    }
+    let lower = inner.to_lowercase();
+    if FORWARDED.iter().any(|p| lower == *p) {
+        return Some(MarkerKind::Forwarded);
+    }
+    // "Original Message" only counts inside a dashed line: in prose it is just two words.
+    let dashed = line.starts_with("--") || line.starts_with("__");
+    if dashed && ORIGINAL_MESSAGE.iter().any(|p| lower == *p) {
+        return Some(MarkerKind::OriginalMessage);
+    }
+    None
+}
+
+/// The header field a line starts with, if any: `(is_origin, field, rest of line)`. Accepts the decorations
+/// clients and HTML rendering add: leading spaces, `*From:*`, `From :`.
+pub fn header_field(line: &str) -> Option<(bool, &'static str, &str)> {
+    let t = line.trim_start().trim_start_matches('*');
+    let colon = t.find([':', '：'])?;
+    let name = t[..colon].trim().trim_end_matches('*').trim();
+    if name.is_empty() || name.chars().count() > 16 {
+        return None;
+    }
+    let rest = t[colon..].trim_start_matches([':', '：']).trim_start_matches('*');
+    if let Some(f) = ORIGIN_FIELDS.iter().find(|f| eq_fold(name, f)) {
+        return Some((true, f, rest));
+    }
+    OTHER_FIELDS.iter().find(|f| eq_fold(name, f)).map(|f| (false, *f, rest))
+}
+
+/// `a` equals the lower-case word `lower`, ignoring case, without allocating (this runs on every line).
+fn eq_fold(a: &str, lower: &str) -> bool {
+    if a.is_ascii() {
+        return a.eq_ignore_ascii_case(lower);
+    }
+    a.chars().flat_map(char::to_lowercase).eq(lower.chars())
+}
+
+/// Other known fields named inside one line ("From: bob Date: Tue …", as HTML renders a header block).
+fn inline_fields(rest: &str) -> usize {
+    let mut n = 0;
+    for (pos, _) in rest.match_indices(':') {
+        let before = &rest[..pos];
+        let word = before.rsplit(|c: char| c.is_whitespace() || c == '*').next().unwrap_or("");
+        if !word.is_empty() && ORIGIN_FIELDS.iter().chain(OTHER_FIELDS).any(|f| eq_fold(word, f)) {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Two or more distinct header fields, the first naming who or when. Returns the lines the block covers.
+fn header_block(lines: &[&str], i: usize) -> Option<usize> {
+    let (origin, first, rest) = header_field(lines[i])?;
+    if !origin {
+        return None;
+    }
+    let mut seen = vec![first];
+    let mut fields = 1 + inline_fields(rest);
+    let mut end = i + 1;
+    let mut gap = 0;
+    let mut j = i + 1;
+    while j < lines.len() && j <= i + 8 {
+        let l = lines[j];
+        if l.trim().is_empty() {
+            break;
+        }
+        match header_field(l) {
+            Some((_, f, _)) if !seen.contains(&f) => {
+                seen.push(f);
+                fields += 1;
+                end = j + 1;
+                gap = 0;
+            }
+            Some(_) => break,
+            None => {
+                // A wrapped value ("Subject: Two\nline subject", "[mailto:\n bob@x]"): one or two lines at most.
+                gap += 1;
+                if gap > 2 {
+                    break;
+                }
+            }
+        }
+        j += 1;
+    }
+    (fields >= 2).then_some(end - i)
+}
+
+fn is_verb(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '(' && c != ')');
+    if w.is_empty() {
+        return false;
+    }
+    VERBS.iter().any(|v| eq_fold(w, v))
+}
+
+fn has_time_or_date(s: &str) -> bool {
+    // A digit next to a colon, dot, slash or dash ("6:54", "04/19", "2014-10-17", "14.02.") — cheap and
+    // language-free.
+    let b = s.as_bytes();
+    b.windows(2).any(|w| w[0].is_ascii_digit() && matches!(w[1], b':' | b'/' | b'.' | b'-'))
+        && b.iter().any(|c| c.is_ascii_digit())
+}
+
+/// An attribution starting at line `i`, possibly wrapped over following lines, possibly starting mid-line.
+fn attribution(lines: &[&str], i: usize) -> Option<Marker> {
+    let first = lines[i].trim_end();
+    // Every one-line attribution ends in a colon, a dash (Android) or an address's `>` (old Gmail).
+    if first.ends_with([':', '：', '-', '>'])
+        && let Some(column) = is_attribution(first.trim(), true)
+    {
+        return Some(Marker { kind: MarkerKind::Attribution, lines: 1, column: column_in(first, column) });
+    }
+    // Only a line that opens like an attribution (an opener word or a date) may continue on the next lines;
+    // otherwise the last line of a reply could be glued to the attribution below it and cut with it.
+    let head = first.trim().trim_start_matches(|c: char| c == '-' || c.is_whitespace());
+    let opens = head.starts_with(|c: char| c.is_ascii_digit())
+        || OPENERS.iter().any(|o| head.strip_prefix(o).is_some_and(|r| r.starts_with([' ', ','])));
+    if !opens || head.ends_with(['.', '!', '?']) {
+        return None;
+    }
+    let mut joined = head.to_owned();
+    for l in lines.iter().skip(i + 1).take(MAX_ATTRIBUTION_LINES - 1).enumerate() {
+        let (k, part) = (l.0 + 1, l.1.trim());
+        joined.push(' ');
+        joined.push_str(part);
+        if joined.chars().count() > MAX_ATTRIBUTION_CHARS || part.ends_with(['.', '!', '?']) {
+            return None;
+        }
+        if is_attribution(&joined, false).is_some() {
+            return Some(Marker { kind: MarkerKind::Attribution, lines: k + 1, column: 0 });
+        }
+    }
+    None
+}
+
+/// `offset` was measured in the trimmed line; map it back to the untrimmed one.
+fn column_in(line: &str, offset: usize) -> usize {
+    let lead = line.len() - line.trim_start().len();
+    (lead + offset).min(line.len())
+}
+
+/// Whether `s` (one attribution candidate, lines joined with spaces) is an attribution; returns the byte offset in
+/// `s` where it starts (0 unless the reply shares the line).
+fn is_attribution(s: &str, single_line: bool) -> Option<usize> {
+    let s = s.trim();
+    // Android: "---- John Smith wrote ----".
+    let undashed = s.trim_matches(|c: char| c == '-' || c.is_whitespace());
+    let dashed = s.starts_with("---") && s.ends_with("---");
+    let ends_colon = undashed.ends_with(':') || undashed.ends_with('：');
+    let body = undashed.trim_end_matches([':', '：']).trim_end();
+    let last_word = body.rsplit(char::is_whitespace).next().unwrap_or("");
+    let has_addr = s.contains('@');
+    let dated = has_time_or_date(s);
+
+    if ends_colon || dashed {
+        // Verb form: "On <date>, <name> wrote:", "Op <date> schreef <name>:", "Le … a écrit :".
+        let verb_at = if is_verb(last_word) {
+            Some(body.len() - last_word.len())
+        } else if ends_colon {
+            body.split_whitespace().position(is_verb).map(|_| 0)
+        } else {
+            None
+        };
+        if verb_at.is_some() && (dated || has_addr || dashed) {
+            return Some(start_of_attribution(s, single_line));
+        }
+        // Verbless form: "2014-10-17 11:28 GMT+03:00 Bob <bob@x>:", "26.06.2014, 14:41, "Al" <a@x>:".
+        if ends_colon && dated && has_addr && !looks_like_header_field(s) {
+            return Some(0);
+        }
+    }
+    // Gmail's old form, no colon: "2011/4/7 Name <name@example.com>".
+    if single_line && s.starts_with(|c: char| c.is_ascii_digit()) && dated && s.ends_with('>') && has_addr {
+        return Some(0);
+    }
+    None
+}
+
+/// "Date: Tue, …" is a header field, not an attribution: header blocks are judged by [`header_block`].
+fn looks_like_header_field(s: &str) -> bool {
+    header_field(s).is_some()
+}
+
+/// Where an attribution starts inside its line: at an opener word when one follows other text ("reply On Wed, …
+/// wrote:"), otherwise at the start. Any dashes between the reply and the opener go with the attribution.
+fn start_of_attribution(s: &str, single_line: bool) -> usize {
+    if !single_line {
+        return 0;
+    }
+    let lead = s.len() - s.trim_start_matches(|c: char| c == '-' || c.is_whitespace()).len();
+    for opener in OPENERS {
+        let needle = format!(" {opener} ");
+        let Some(pos) = s.find(&needle) else { continue };
+        if pos == 0 || pos < lead {
+            continue;
+        }
+        // Only when what precedes is short reply text, not part of the attribution itself ("On Mon, Le …").
+        if s[..pos].contains(',') && s[..pos].contains(char::is_numeric) {
+            continue;
+        }
+        if s.starts_with(opener) {
+            return 0;
+        }
+        let before = s[..pos].trim_end_matches(|c: char| c == '-' || c.is_whitespace());
+        return before.len();
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Option<Marker> {
+        let lines: Vec<&str> = text.lines().collect();
+        marker_at(&lines, 0)
+    }
+
+    #[test]
+    fn attributions_in_many_languages() {
+        for s in [
+            "On 11-Apr-2011, at 6:54 PM, Roman Tkachenko <romant@example.com> wrote:",
+            "Am 25.11.2014 um 14:59 schrieb Max Muster <max@example.de>:",
+            "Le 23 janv. 2015 à 22:03, Brendan xxx <brendan.xxx@xxx.com> a écrit :",
+            "El 3 mar 2020, a las 10:00, Ana <ana@example.es> escribió:",
+            "Il giorno 3 mar 2020, alle ore 10:00, Ana <ana@example.it> ha scritto:",
+            "Op 13-02-2014 3:18 schreef Julius Caesar <pantheon@rome.com>:",
+            "Den 14 september, 2015 02:23:18, Valentino Rudy (valentino@rudy.be) skrev:",
+            "---- John Smith wrote ----",
+            "2014-10-17 11:28 GMT+03:00 Postmaster <postmaster@example.org>:",
+        ] {
+            assert_eq!(at(s).map(|m| m.kind), Some(MarkerKind::Attribution), "{s}");
+        }
+    }
+
+    #[test]
+    fn wrapped_and_shared_lines() {
+        let m = at("W dniu 28 stycznia 2015 01:53 użytkownik Zoe <zoe@example.com>\nnapisał:").unwrap();
+        assert_eq!(m.lines, 2);
+        let line = "reply--- On Wed, Apr 4, 2012 at 3:59 PM, me@domain.com wrote:";
+        let m = at(line).unwrap();
+        assert_eq!(&line[..m.column], "reply");
+    }
+
+    #[test]
+    fn prose_is_not_a_marker() {
+        for s in ["On blah-blah-blah", "Date: Wednesday 3, October 2011\nTime: 7 : 00am\nAddress: 130 Fox St",
+            "I wrote: hello", "---- Enter Feedback Below ----", "To: all staff"] {
+            assert_eq!(at(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn header_blocks_and_separators() {
+        assert_eq!(at("Von: a@example.com\nGesendet: Dienstag\nAn: b\nBetreff: x").map(|m| m.lines), Some(4));
+        assert_eq!(at("-----Ursprüngliche Nachricht-----").map(|m| m.kind), Some(MarkerKind::OriginalMessage));
+        assert_eq!(at("---------- Forwarded message ----------").map(|m| m.kind), Some(MarkerKind::Forwarded));
+    }
+}
