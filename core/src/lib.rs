@@ -9,6 +9,9 @@
 //! - [`normalise`]: turning a lane's raw fields into a ticket: limits, control characters, addresses, times, ids.
 //! - [`wire`]: the versioned JSON a ticket travels in on the queue.
 //! - [`email`]: the email lane: raw MIME → ticket draft (mail-parser), loop guard, quote and signature stripping.
+//! - [`email_lane`]: the email lane minus its trigger: S3 event → S3 GetObject → ticket → store → queue.
+//! - [`s3_event`]: S3 event notifications (direct or SNS-wrapped, test events, URL-encoded keys).
+//! - [`s3_client`]: S3 GetObject, SigV4-signed, path-style or virtual-hosted, under a size cap.
 //! - [`credentials`]: AWS credentials whose `Debug` never shows a secret.
 //! - [`sigv4`]: SigV4 signing through the `aws-sigv4` crate.
 //! - [`transport`]: the injected HTTP transport and runtime (clock, sleep, randomness).
@@ -21,8 +24,11 @@
 pub mod aws_error;
 pub mod credentials;
 pub mod email;
+pub mod email_lane;
 pub mod normalise;
 pub mod retry;
+pub mod s3_client;
+pub mod s3_event;
 pub mod sigv4;
 pub mod sqs_client;
 pub mod store;
