@@ -1,0 +1,103 @@
+//! The email lane's component: a `spin:sqs@3.0.0` guest on the raw-mail event queue.
+//!
+//! Thin by design: decode the SQS message, build the core's clients from Spin variables, hand the body to
+//! [`tr_core::email_lane`], encode its verdict as `delete` / `leave` / error. One log line per object (bucket, key,
+//! outcome, ticket id); never a body, an address or a secret.
+//!
+//! Variables: `ticket_queue_url` (required), `append_queue_url`, `aws_region`, `aws_access_key_id`,
+//! `aws_secret_access_key`, `aws_session_token`, `sqs_endpoint`, `s3_endpoint`, `s3_path_style`,
+//! `max_mail_bytes` (default 40 MiB, SES's own limit).
+
+spin_sdk::wit_bindgen::generate!({
+    world: "spin:sqs/spin-sqs@3.0.0",
+    path: "../../wit",
+    runtime_path: "spin_sdk::wit_bindgen::rt",
+});
+
+use tr_core::email::DEFAULT_MAX_BYTES;
+use tr_core::email_lane::{EmailLane, EmailLaneConfig, LaneError, LaneVerdict, MailOutcome};
+use tr_core::s3_client::{S3Client, S3Config};
+use tr_core::store::{Store, StoreConfig};
+use tr_core::{Limits, SqsClient, SqsConfig};
+use tr_spin_glue::{SpinKv, SpinRuntime, SpinTransport, aws_credentials, optional, required};
+
+struct EmailComponent;
+
+impl Guest for EmailComponent {
+    async fn handle_queue_message(message: Message) -> Result<MessageAction, Error> {
+        let id = message.id.unwrap_or_default();
+        let Some(body) = message.body else {
+            return Err(Error::Other(format!("message {id} has no body; an S3 event was expected")));
+        };
+        match run(&body).await {
+            Ok(LaneVerdict::TestEvent) => {
+                println!("[email] message {id}: s3:TestEvent, nothing to do");
+                Ok(MessageAction::Delete)
+            }
+            Ok(LaneVerdict::Done(objects)) => {
+                for (object, outcome) in objects {
+                    println!("[email] s3://{}/{} -> {}", object.bucket, object.key, describe(&outcome));
+                }
+                Ok(MessageAction::Delete)
+            }
+            Err(Failure::Lane(LaneError::Retry(why))) => {
+                println!("[email] message {id}: left for redelivery: {why}");
+                Ok(MessageAction::Leave)
+            }
+            Err(e) => Err(Error::Other(format!("message {id}: {e}"))),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("{0}")]
+    Lane(#[from] LaneError),
+    #[error("configuration: {0}")]
+    Config(#[from] tr_spin_glue::VarError),
+    #[error("key-value store: {0}")]
+    Kv(#[from] tr_core::store::KvError),
+}
+
+async fn run(body: &str) -> Result<LaneVerdict, Failure> {
+    let region = optional("aws_region").await.unwrap_or_else(|| "us-east-1".to_owned());
+    let credentials = aws_credentials().await?;
+    let max_bytes = match optional("max_mail_bytes").await {
+        Some(v) => v.parse::<u64>().map_err(|e| tr_spin_glue::VarError::Invalid { name: "max_mail_bytes".into(), why: e.to_string() })?,
+        None => DEFAULT_MAX_BYTES as u64,
+    };
+
+    let mut s3 = S3Config::new(region.clone(), credentials.clone(), max_bytes);
+    s3.endpoint = optional("s3_endpoint").await;
+    s3.path_style = optional("s3_path_style").await.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let mut sqs = SqsConfig::new(region, credentials);
+    sqs.endpoint = optional("sqs_endpoint").await;
+    let config = EmailLaneConfig {
+        ticket_queue_url: required("ticket_queue_url").await?,
+        append_queue_url: optional("append_queue_url").await,
+        limits: Limits::default(),
+    };
+
+    let s3 = S3Client::new(s3, SpinTransport, SpinRuntime);
+    let sqs = SqsClient::new(sqs, SpinTransport, SpinRuntime);
+    let store = Store::new(SpinKv::open("default").await.map_err(kv_failure)?, StoreConfig::default());
+    let lane = EmailLane { s3: &s3, sqs: &sqs, store: &store, runtime: &SpinRuntime, config: &config };
+    Ok(lane.handle_message(body).await?)
+}
+
+/// A store that cannot open may come back (`Other`, full); a denied or missing one is configuration.
+fn kv_failure(e: tr_core::store::KvError) -> Failure {
+    if e.is_retryable() { Failure::Lane(LaneError::Retry(format!("key-value store: {e}"))) } else { Failure::Kv(e) }
+}
+
+fn describe(outcome: &MailOutcome) -> String {
+    match outcome {
+        MailOutcome::Created { ticket_id } => format!("created {ticket_id}"),
+        MailOutcome::Appended { ticket_id } => format!("appended to {ticket_id}"),
+        MailOutcome::Repeat { ticket_id } => format!("repeat of {ticket_id}"),
+        MailOutcome::Suppressed { reason } => format!("suppressed ({reason})"),
+        MailOutcome::Refused { reason } => format!("refused ({reason})"),
+    }
+}
+
+export!(EmailComponent);
