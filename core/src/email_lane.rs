@@ -4,20 +4,23 @@
 //! `leave`. Key decisions:
 //! - The answer is per SQS message, so one failing object in a multi-record event leaves the whole message; the
 //!   objects already done are idempotent (Message-ID or the raw bytes' hash), so the redelivery repeats nothing.
-//! - A mail that can never become a ticket (over the size cap, unparseable, no sender, an auto-reply, an object
-//!   that is gone) is *done*: it is logged with the reason and the message deleted. The raw mail stays in S3, so
-//!   nothing is lost, and redelivering it could not change the answer.
+//! - A mail the full path cannot read (over the size cap, unparseable, no text) still becomes a ticket, flagged
+//!   `unparseable`, from its headers ([`crate::email::salvage`]), with where the raw mail is kept. Only a mail
+//!   with no usable sender, an auto-reply, or an object that is gone makes no ticket: logged with the reason and
+//!   the message deleted (redelivering it could not change the answer; the raw mail stays in S3).
 //! - Anything a dependency did (S3, the store, the queue) that may pass is [`LaneError::Retry`]: the message is
 //!   left and comes back after its visibility timeout, then goes to the dead-letter queue after N receives.
 //! - An event that is not an S3 notification, or credentials S3/SQS refuse, are [`LaneError::Permanent`]: also
 //!   left (so the dead-letter queue keeps it for a person), but logged as an error rather than weather.
 
+use crate::email::salvage::{HEADER_BYTES, salvage};
 use crate::email::{BodySource, EmailError, email_to_draft};
-use crate::normalise::Limits;
+use crate::normalise::{Limits, TicketDraft};
 use crate::s3_client::{S3Client, S3Error};
 use crate::s3_event::{S3Event, S3Object, parse_s3_event};
 use crate::sqs_client::{OutgoingMessage, SqsClient, SqsError};
 use crate::store::{Intake, IntakeOutcome, Kv, Store, StoreError};
+use crate::ticket::{Source, ThreadIds, TicketFlag};
 use crate::transport::{Runtime, Transport};
 
 /// Where the lane sends what it makes.
@@ -34,6 +37,8 @@ pub struct EmailLaneConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailOutcome {
     Created { ticket_id: String },
+    /// A ticket flagged `unparseable`, made from the headers of a mail that could not be read whole.
+    Unparseable { ticket_id: String },
     Appended { ticket_id: String },
     Repeat { ticket_id: String },
     /// An automatic message (auto-reply, bounce, list mail): no ticket, by design.
@@ -83,33 +88,77 @@ impl<T: Transport, R: Runtime, K: Kv> EmailLane<'_, T, R, K> {
 
     async fn handle_object(&self, object: &S3Object) -> Result<MailOutcome, LaneError> {
         let limit = self.s3.config().max_object_bytes;
-        if let Some(size) = object.size.filter(|s| *s > limit) {
-            return Ok(MailOutcome::Refused { reason: format!("object is {size} bytes; the limit is {limit}") });
-        }
-        let raw = match self.s3.get_object(&object.bucket, &object.key).await {
+        let declared_too_large = object.size.is_some_and(|s| s > limit);
+        let fetched = if declared_too_large {
+            Err(S3Error::TooLarge { bytes: object.size.unwrap_or_default(), limit })
+        } else {
+            self.s3.get_object(&object.bucket, &object.key).await
+        };
+        let raw = match fetched {
             Ok(raw) => raw,
-            Err(e @ (S3Error::NotFound { .. } | S3Error::TooLarge { .. })) => {
-                return Ok(MailOutcome::Refused { reason: e.to_string() });
+            // Too large to read whole: its headers still name the customer.
+            Err(S3Error::TooLarge { bytes, limit }) => {
+                let head = match self.s3.get_object_prefix(&object.bucket, &object.key, HEADER_BYTES as u64).await {
+                    Ok(head) => head,
+                    Err(e) => return s3_failure(e),
+                };
+                let why = format!("it is {bytes} bytes, over the {limit}-byte limit");
+                return self.salvaged(&head, &why, object).await;
             }
-            Err(e) if e.is_retryable() => return Err(LaneError::Retry(format!("S3: {e}"))),
-            Err(e) => return Err(LaneError::Permanent(format!("S3: {e}"))),
+            Err(e) => return s3_failure(e),
         };
         let mail = match email_to_draft(&raw, limit as usize) {
             Ok(mail) => mail,
             Err(EmailError::Suppressed(reason)) => return Ok(MailOutcome::Suppressed { reason: reason.to_string() }),
-            Err(e) => return Ok(MailOutcome::Refused { reason: e.to_string() }),
+            Err(e @ EmailError::NoSender(_)) => return Ok(MailOutcome::Refused { reason: e.to_string() }),
+            Err(e) => return self.salvaged(&raw, &e.to_string(), object).await,
         };
         let mut draft = mail.draft;
         if mail.body_source != BodySource::Attachments && !mail.attachments.is_empty() {
             draft.body.push_str("\n\n");
             draft.body.push_str(&attachment_list(&mail.attachments));
         }
-        let random = (u128::from(self.runtime.random_u64()) << 64) | u128::from(self.runtime.random_u64());
-        let ticket = match draft.into_ticket(self.runtime.now(), random, &self.config.limits) {
+        let mut ticket = match draft.into_ticket(self.runtime.now(), self.random_u128(), &self.config.limits) {
             Ok(ticket) => ticket,
-            Err(e) => return Ok(MailOutcome::Refused { reason: format!("ticket field refused: {e}") }),
+            Err(e) => return self.salvaged(&raw, &format!("ticket field refused: {e}"), object).await,
         };
-        let intake = Intake::new(ticket).with_raw_body(mail.raw_body);
+        if mail.strip.may_have_cut_reply {
+            ticket.flags.push(TicketFlag::ReplyMayBeCut);
+        }
+        self.keep(Intake::new(ticket).with_raw_body(mail.raw_body)).await
+    }
+
+    /// A mail that cannot become a normal ticket still becomes one, flagged `unparseable`, from its headers —
+    /// unless it names no usable sender (nobody to answer: refused, logged).
+    async fn salvaged(&self, raw: &[u8], why: &str, object: &S3Object) -> Result<MailOutcome, LaneError> {
+        let Some(found) = salvage(raw) else {
+            return Ok(MailOutcome::Refused { reason: format!("{why}; no usable sender in its headers") });
+        };
+        let location = format!("s3://{}/{}", object.bucket, object.key);
+        let draft = TicketDraft {
+            source: Source::Email,
+            customer_email: Some(found.address),
+            customer_name: found.name,
+            subject: found.subject.unwrap_or_default(),
+            body: format!("This email could not be read ({why}). The raw message is kept at {location}."),
+            page_url: None,
+            thread: ThreadIds { message_id: found.message_id.clone(), in_reply_to: None, references: Vec::new() },
+            transcript_id: None,
+            idempotency_key: found.message_id.unwrap_or_else(|| format!("s3:{}/{}", object.bucket, object.key)),
+        };
+        let mut ticket = match draft.into_ticket(self.runtime.now(), self.random_u128(), &self.config.limits) {
+            Ok(ticket) => ticket,
+            Err(e) => return Ok(MailOutcome::Refused { reason: format!("{why}; salvaged fields refused: {e}") }),
+        };
+        ticket.flags.push(TicketFlag::Unparseable);
+        match self.keep(Intake::new(ticket)).await? {
+            MailOutcome::Created { ticket_id } => Ok(MailOutcome::Unparseable { ticket_id }),
+            other => Ok(other),
+        }
+    }
+
+    /// Store, then queue what is new (once), or announce what was appended.
+    async fn keep(&self, intake: Intake) -> Result<MailOutcome, LaneError> {
         match self.store.intake(intake).await.map_err(store_error)? {
             IntakeOutcome::Created { ticket, .. } => {
                 self.sqs.send_ticket(&self.config.ticket_queue_url, &ticket).await.map_err(sqs_error)?;
@@ -135,6 +184,20 @@ impl<T: Transport, R: Runtime, K: Kv> EmailLane<'_, T, R, K> {
             }
             IntakeOutcome::Repeat { ticket_id } => Ok(MailOutcome::Repeat { ticket_id }),
         }
+    }
+
+    fn random_u128(&self) -> u128 {
+        (u128::from(self.runtime.random_u64()) << 64) | u128::from(self.runtime.random_u64())
+    }
+}
+
+/// A missing object is done (refused: S3 is strongly consistent, so it was deleted); the rest is weather or
+/// configuration.
+fn s3_failure(e: S3Error) -> Result<MailOutcome, LaneError> {
+    match e {
+        S3Error::NotFound { .. } => Ok(MailOutcome::Refused { reason: e.to_string() }),
+        e if e.is_retryable() => Err(LaneError::Retry(format!("S3: {e}"))),
+        e => Err(LaneError::Permanent(format!("S3: {e}"))),
     }
 }
 

@@ -39,5 +39,5 @@ pub mod wire;
 pub use credentials::{Credentials, Secret};
 pub use normalise::{Limits, NormaliseError, TicketDraft};
 pub use sqs_client::{SqsClient, SqsConfig, SqsError};
-pub use ticket::{Customer, Reading, Source, ThreadIds, Ticket, Tone, Urgency};
+pub use ticket::{Customer, Reading, Source, ThreadIds, Ticket, TicketFlag, Tone, Urgency};
 pub use transport::{Runtime, Transport, TransportError};

@@ -139,6 +139,7 @@ impl TicketDraft {
             idempotency_key,
             merged_from: Vec::new(),
             reading: None,
+            flags: Vec::new(),
         })
     }
 }

@@ -108,6 +108,19 @@ impl<T: Transport, R: Runtime> S3Client<T, R> {
 
     /// The whole object, or why not.
     pub async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, S3Error> {
+        let response = self.fetch(bucket, key, None).await?;
+        self.checked_body(response)
+    }
+
+    /// The object's first `bytes` bytes (a `Range` GET), whatever its size: enough to read an oversized mail's
+    /// headers without fetching it.
+    pub async fn get_object_prefix(&self, bucket: &str, key: &str, bytes: u64) -> Result<Vec<u8>, S3Error> {
+        let mut body = self.fetch(bucket, key, Some(bytes)).await?.into_body();
+        body.truncate(bytes as usize);
+        Ok(body)
+    }
+
+    async fn fetch(&self, bucket: &str, key: &str, prefix: Option<u64>) -> Result<http::Response<Vec<u8>>, S3Error> {
         let url = self.config.object_url(bucket, key);
         let attempts = self.config.retry.max_attempts.max(1);
         let mut last = None;
@@ -115,9 +128,9 @@ impl<T: Transport, R: Runtime> S3Client<T, R> {
             if attempt > 1 {
                 self.runtime.sleep(self.config.retry.delay_before_retry(attempt - 1, self.runtime.random_u64())).await;
             }
-            let request = self.signed_get(&url, self.runtime.now())?;
+            let request = self.signed_get(&url, prefix, self.runtime.now())?;
             let error = match self.transport.send(request).await {
-                Ok(response) if response.status().is_success() => return self.checked_body(response),
+                Ok(response) if response.status().is_success() => return Ok(response),
                 Ok(response) if response.status().as_u16() == 404 => {
                     return Err(S3Error::NotFound { bucket: bucket.to_owned(), key: key.to_owned() });
                 }
@@ -148,9 +161,13 @@ impl<T: Transport, R: Runtime> S3Client<T, R> {
         Ok(response.into_body())
     }
 
-    fn signed_get(&self, url: &str, now: SystemTime) -> Result<http::Request<Vec<u8>>, S3Error> {
+    fn signed_get(&self, url: &str, prefix: Option<u64>, now: SystemTime) -> Result<http::Request<Vec<u8>>, S3Error> {
+        let mut request = http::Request::get(url);
+        if let Some(bytes) = prefix {
+            request = request.header(http::header::RANGE, format!("bytes=0-{}", bytes.saturating_sub(1)));
+        }
         let mut request =
-            http::Request::get(url).body(Vec::new()).map_err(|e| S3Error::Signing(format!("invalid object URL: {e}")))?;
+            request.body(Vec::new()).map_err(|e| S3Error::Signing(format!("invalid object URL: {e}")))?;
         sigv4::sign(&mut request, &self.config.credentials, &self.config.region, "s3", now, SignOptions::S3)
             .map_err(|e| S3Error::Signing(e.to_string()))?;
         Ok(request)

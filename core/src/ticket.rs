@@ -57,6 +57,21 @@ pub enum Tone {
     Angry,
 }
 
+/// Something a person should know before trusting the ticket's text (WIT `ticket-flag`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TicketFlag {
+    Unparseable,
+    ReplyMayBeCut,
+    Anonymous,
+    ReadError,
+}
+
+impl TicketFlag {
+    pub const ALL: [TicketFlag; 4] =
+        [TicketFlag::Unparseable, TicketFlag::ReplyMayBeCut, TicketFlag::Anonymous, TicketFlag::ReadError];
+}
+
 /// The three tags the read component writes back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reading {
@@ -80,4 +95,7 @@ pub struct Ticket {
     pub idempotency_key: String,
     pub merged_from: Vec<String>,
     pub reading: Option<Reading>,
+    /// Absent in tickets written before flags existed: read as none.
+    #[serde(default)]
+    pub flags: Vec<TicketFlag>,
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use tr_core::wire::{self, WireError};
-use tr_core::{Customer, Reading, Source, ThreadIds, Ticket, Tone, Urgency};
+use tr_core::{Customer, Reading, Source, ThreadIds, Ticket, TicketFlag, Tone, Urgency};
 use wit_parser::{Resolve, Type, TypeDefKind};
 
 fn sample() -> Ticket {
@@ -27,6 +27,7 @@ fn sample() -> Ticket {
         idempotency_key: "abc@mail.example.com".into(),
         merged_from: vec!["01KB0Y3J5V6N2Q8R9S0T1V2W3Y".into()],
         reading: Some(Reading { topic: "billing".into(), urgency: Urgency::Medium, tone: Tone::Confused }),
+        flags: vec![TicketFlag::ReplyMayBeCut],
     }
 }
 
@@ -170,6 +171,8 @@ fn every_enum_case_matches() {
     let tones: Vec<String> =
         [Tone::Calm, Tone::Confused, Tone::Angry].iter().map(|t| json_of(serde_json::to_value(t).unwrap())).collect();
     assert_eq!(cases("tone"), tones);
+    let flags: Vec<String> = TicketFlag::ALL.iter().map(|f| json_of(serde_json::to_value(f).unwrap())).collect();
+    assert_eq!(cases("ticket-flag"), flags);
 }
 
 #[test]

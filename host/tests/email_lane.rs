@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{RunningHost, start, target_dir};
-use tr_tests::services::{Moto, sqs_tool, unique_queue};
+use tr_tests::services::{Moto, s3_tool, sqs_tool, unique_queue};
 
 /// The literal queue URL in `spin.toml` (trigger-sqs takes no variables there).
 const MANIFEST_QUEUE_URL: &str = "http://localhost:5000/123456789012/tr-raw-mail-events";
@@ -18,15 +18,6 @@ const MANIFEST_SOURCE: &str = "target/wasm32-wasip2/release/email.wasm";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn s3_tool(args: &[&str]) {
-    let out = std::process::Command::new("python3")
-        .arg(repo().join("tests/tools/s3_tool.py"))
-        .args(args)
-        .output()
-        .expect("python3 runs");
-    assert!(out.status.success(), "s3_tool {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 struct Pipeline {

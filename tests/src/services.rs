@@ -27,9 +27,18 @@ impl Moto {
 
 /// Runs `tests/tools/sqs_tool.py` (boto3) with the moto connection details; returns its stdout.
 pub fn sqs_tool(args: &[&str]) -> String {
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/sqs_tool.py");
+    python_tool("sqs_tool.py", args)
+}
+
+/// Runs `tests/tools/s3_tool.py` (boto3: bucket with notification, PutObject); returns its stdout.
+pub fn s3_tool(args: &[&str]) -> String {
+    python_tool("s3_tool.py", args)
+}
+
+fn python_tool(name: &str, args: &[&str]) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools").join(name);
     let out = std::process::Command::new("python3").arg(script).args(args).output().expect("python3 runs");
-    assert!(out.status.success(), "sqs_tool {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{name} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 

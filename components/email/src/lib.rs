@@ -93,6 +93,7 @@ fn kv_failure(e: tr_core::store::KvError) -> Failure {
 fn describe(outcome: &MailOutcome) -> String {
     match outcome {
         MailOutcome::Created { ticket_id } => format!("created {ticket_id}"),
+        MailOutcome::Unparseable { ticket_id } => format!("created {ticket_id}, flagged unparseable"),
         MailOutcome::Appended { ticket_id } => format!("appended to {ticket_id}"),
         MailOutcome::Repeat { ticket_id } => format!("repeat of {ticket_id}"),
         MailOutcome::Suppressed { reason } => format!("suppressed ({reason})"),

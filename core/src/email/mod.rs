@@ -11,6 +11,7 @@
 //! - [`html_quote`]: HTML history removal (structure first); `html_dom` and `html_text` are its DOM helpers and
 //!   renderers.
 //! - [`signature`]: signature removal.
+//! - [`salvage`]: sender, subject and Message-ID from the headers of a mail that cannot become a normal ticket.
 //! - [`ticket_draft`]: the whole path, bytes → [`EmailDraft`].
 
 mod html_dom;
@@ -20,6 +21,7 @@ pub mod loop_guard;
 pub mod parse;
 pub mod quote_strip;
 pub mod reply_headers;
+pub mod salvage;
 pub mod signature;
 pub mod ticket_draft;
 

@@ -83,7 +83,7 @@ fn is_no_reply(address: &str) -> bool {
 /// A valid address from what a header gave, salvaging the common breakages: obsolete spaces inside the address
 /// ("jdoe@machine.  example"), a display name without angle brackets ("Big Bug bb@bug.com"), two addresses
 /// where one belongs ("tim@x.com concierge@x.com" → the first).
-fn usable_address(raw: &str) -> Option<String> {
+pub(super) fn usable_address(raw: &str) -> Option<String> {
     if let Ok(a) = normalise_email(raw) {
         return Some(a);
     }

@@ -472,6 +472,7 @@ impl<K: Kv> Store<K> {
             thread: t.thread,
             transcript_id: t.transcript_id,
             participants,
+            flags: t.flags,
         }
     }
 

@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ticket::{Customer, Source, ThreadIds, Ticket};
+use crate::ticket::{Customer, Source, ThreadIds, Ticket, TicketFlag};
 
 /// The version this build writes, and the only one it reads.
 pub const RECORD_VERSION: u32 = 1;
@@ -52,6 +52,8 @@ pub struct Message {
     pub transcript_id: Option<String>,
     /// Other people on the message (an email's To and Cc), as match addresses: they may reply into the ticket.
     pub participants: Vec<String>,
+    #[serde(default)]
+    pub flags: Vec<TicketFlag>,
 }
 
 impl Message {
@@ -71,6 +73,7 @@ impl Message {
             idempotency_key: self.idempotency_key.clone(),
             merged_from: Vec::new(),
             reading: None,
+            flags: self.flags.clone(),
         }
     }
 }
