@@ -36,7 +36,7 @@ pub enum Provider {
         model: String,
     },
     OpenAi {
-        /// The base URL, e.g. `http://127.0.0.1:11434/v1` for Ollama.
+        /// The server's origin, e.g. `http://127.0.0.1:11434` for Ollama (requests go to `/v1/chat/completions`).
         endpoint: String,
         api_key: Option<Secret>,
         model: String,
@@ -130,7 +130,7 @@ impl<T: Transport, R: Runtime> ModelClient<T, R> {
             }
             Provider::OpenAi { endpoint, api_key, model } => {
                 let body = openai_body(sheet, ticket, &self.prompt, model);
-                let mut request = http::Request::post(format!("{}/chat/completions", endpoint.trim_end_matches('/')))
+                let mut request = http::Request::post(format!("{}/v1/chat/completions", endpoint.trim_end_matches('/')))
                     .header("content-type", "application/json");
                 if let Some(key) = api_key {
                     request = request.header("authorization", format!("Bearer {}", key.expose()));
