@@ -83,8 +83,20 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.reply(404, {"message": "not found"})
 
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return body
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = self.read_body()
         m = AUTH.fullmatch(self.headers.get("Authorization", ""))
         if not m:
             return self.reply(403, {"message": "Missing Authentication Token"}, "MissingAuthenticationTokenException")
