@@ -42,6 +42,16 @@ fn raw_mail_in_s3_becomes_one_clean_read_ticket_and_replies_and_auto_replies_mak
     p.put("inbound/0004", "new.eml");
     p.wait_for_log(&format!("[email] s3://{}/inbound/0004 -> repeat of {id}", p.bucket));
 
+    // A real client's reply (Gmail, from talon's corpus in ../shared): its quoted history goes, "Hello" stays.
+    let gmail = common::pipeline::repo().join("../shared/fixtures/email-replies/talon/fixtures/standard_replies/gmail.eml");
+    assert!(gmail.is_file(), "{} is missing: the shared fixtures must sit beside the repository", gmail.display());
+    p.put_file("inbound/0005", &gmail);
+    p.wait_for_log(&format!("[email] s3://{}/inbound/0005 -> created ", p.bucket));
+    let real = p.take(&p.read_queue, 1, 20);
+    assert_eq!(real.len(), 1, "{}", p.host.output());
+    assert_eq!(real[0]["ticket"]["body"], "Hello", "talon's expected reply text");
+    assert_eq!(real[0]["ticket"]["subject"], "Re: Test");
+
     assert!(p.take(&p.read_queue, 1, 3).is_empty(), "no second ticket was made or read");
     assert_eq!(sqs_tool(&["depth", &p.raw_queue]), "0 0", "every event was handled and deleted");
     assert_eq!(sqs_tool(&["depth", &p.ticket_queue]), "0 0", "the read component took the ticket");

@@ -1,5 +1,6 @@
 //! Where the test services are. `scripts/test` starts moto with SigV4 verification on, creates an IAM user for
-//! the tests, and exports `TR_MOTO_ENDPOINT`, `TR_MOTO_ACCESS_KEY_ID`, `TR_MOTO_SECRET_ACCESS_KEY`.
+//! the tests, and exports `TR_MOTO_ENDPOINT`, `TR_MOTO_ACCESS_KEY_ID`, `TR_MOTO_SECRET_ACCESS_KEY`; it also starts
+//! ministack and exports `TR_MINISTACK_ENDPOINT`.
 
 use tr_core::Credentials;
 
@@ -11,7 +12,7 @@ pub struct Moto {
 
 fn required(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the tests through `scripts/test` (it starts moto), not bare `cargo test`")
+        panic!("{name} is not set: run the tests through `scripts/test` (it starts moto and ministack), not bare `cargo test`")
     })
 }
 
@@ -23,6 +24,11 @@ impl Moto {
             region: "us-east-1".into(),
         }
     }
+}
+
+/// ministack's endpoint (Bedrock runtime in its real response shapes); `scripts/test` starts it.
+pub fn ministack_endpoint() -> String {
+    required("TR_MINISTACK_ENDPOINT")
 }
 
 /// Runs `tests/tools/sqs_tool.py` (boto3) with the moto connection details; returns its stdout.
