@@ -19,16 +19,20 @@ const OBJECT_KEY_WILDCARD: &str = "${RawMailBucket.Arn}/${MailObjectPrefix}*";
 
 /// The four calls trigger-sqs makes on the queue it consumes (GetQueueAttributes for the visibility timeout,
 /// ChangeMessageVisibility for lease renewal).
-const CONSUME: [&str; 4] = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"];
+const CONSUME: [&str; 4] =
+    ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"];
 
 type Grants = BTreeMap<String, BTreeSet<String>>;
+
+/// One row of the table below: (action, template names its Resource is built from).
+type Row<'a> = (&'a str, &'a [&'a str]);
 
 /// Component → (policy's logical id, action → names its Resource is built from). Written from the code, not from
 /// the template: lanes send tickets (and append events, when that queue exists); email also consumes raw-mail
 /// events and reads the mail; read consumes tickets and calls the model; Spin itself keeps the key-value store.
 fn expected() -> BTreeMap<&'static str, (&'static str, Grants)> {
     let lane_sends = ("sqs:SendMessage", &["TicketQueue", "AppendQueue"][..]);
-    let table: [(&str, &str, Vec<(&str, &[&str])>); 5] = [
+    let table: [(&str, &str, Vec<Row>); 5] = [
         ("form", "FormPolicy", vec![lane_sends]),
         ("chat", "ChatPolicy", vec![lane_sends]),
         (
@@ -50,7 +54,10 @@ fn expected() -> BTreeMap<&'static str, (&'static str, Grants)> {
         (
             "spin runtime (key-value store)",
             "KeyValueStorePolicy",
-            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"].iter().map(|a| (*a, &["KeyValueTable"][..])).collect(),
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+                .iter()
+                .map(|a| (*a, &["KeyValueTable"][..]))
+                .collect(),
         ),
     ];
     table
@@ -70,10 +77,12 @@ fn cfn_lint_passes() {
     let version = match Command::new("cfn-lint").arg("--version").output() {
         Ok(out) => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
         Err(e) => panic!(
-            "cannot run cfn-lint ({e}). Install it: `python3 -m pip install cfn-lint` (.ci/run does). This test never skips."
+            "cannot run cfn-lint ({e}). Install it: `python3 -m pip install cfn-lint` (.ci/run does); \
+             this test never skips."
         ),
     };
-    let out = Command::new("cfn-lint").arg(TEMPLATE).current_dir(repo_root()).output().expect("cfn-lint ran a moment ago");
+    let out =
+        Command::new("cfn-lint").arg(TEMPLATE).current_dir(repo_root()).output().expect("cfn-lint ran a moment ago");
     assert!(
         out.status.success(),
         "{version} on {TEMPLATE} exited with {}:\n{}{}",
@@ -175,7 +184,11 @@ fn every_queue_a_component_consumes_has_a_dead_letter_queue() {
         );
         let mut count = BTreeSet::new();
         references(&redrive["maxReceiveCount"], &mut count);
-        assert_eq!(count, BTreeSet::from(["MaxReceiveCount".to_owned()]), "{queue}: maxReceiveCount is not the parameter");
+        assert_eq!(
+            count,
+            BTreeSet::from(["MaxReceiveCount".to_owned()]),
+            "{queue}: maxReceiveCount is not the parameter"
+        );
     }
 }
 
@@ -185,13 +198,16 @@ fn every_queue_a_component_consumes_has_a_dead_letter_queue() {
 fn each_sqs_trigger_consumes_a_template_queue_its_policy_covers() {
     let template = template();
     let manifest: toml::Table = toml::from_str(&read("spin.toml")).expect("spin.toml parses");
-    let triggers = manifest.get("trigger").and_then(|t| t.get("sqs")).and_then(|s| s.as_array()).cloned().unwrap_or_default();
+    let triggers =
+        manifest.get("trigger").and_then(|t| t.get("sqs")).and_then(|s| s.as_array()).cloned().unwrap_or_default();
     assert!(!triggers.is_empty(), "spin.toml has no [[trigger.sqs]]: this test would check nothing");
 
     // Queue name (the parameter's default) → the queue's logical id.
     let mut queues = BTreeMap::new();
     for (id, resource) in resources(&template).filter(|(_, r)| r["Type"].as_str() == Some("AWS::SQS::Queue")) {
-        if let Some(parameter) = intrinsic(&resource["Properties"]["QueueName"]).filter(|(f, _)| *f == "Ref").map(|(_, a)| a) {
+        if let Some(parameter) =
+            intrinsic(&resource["Properties"]["QueueName"]).filter(|(f, _)| *f == "Ref").map(|(_, a)| a)
+        {
             let name = template["Parameters"][parameter.as_str().unwrap()]["Default"].as_str().unwrap().to_owned();
             queues.insert(name, id.to_owned());
         }
@@ -203,11 +219,15 @@ fn each_sqs_trigger_consumes_a_template_queue_its_policy_covers() {
         let url = trigger["queue_url"].as_str().expect("trigger.sqs queue_url is a string");
         let name = url.rsplit('/').next().unwrap();
         let queue = queues.get(name).unwrap_or_else(|| {
-            panic!("[[trigger.sqs]] for {component} reads queue `{name}`, which the template does not create ({queues:?})")
+            panic!(
+                "[[trigger.sqs]] for {component} reads queue `{name}`, which the template does not create ({queues:?})"
+            )
         });
-        let (_, grants) = expected.get(component).unwrap_or_else(|| panic!("no policy row for queue component {component}"));
+        let (_, grants) =
+            expected.get(component).unwrap_or_else(|| panic!("no policy row for queue component {component}"));
         for action in CONSUME {
-            let on = grants.get(action).unwrap_or_else(|| panic!("{component} consumes {name} but is not granted {action}"));
+            let on =
+                grants.get(action).unwrap_or_else(|| panic!("{component} consumes {name} but is not granted {action}"));
             assert!(on.contains(queue), "{component} consumes {queue} but {action} is granted on {on:?}");
         }
     }
@@ -269,7 +289,9 @@ fn references(node: &Value, out: &mut BTreeSet<String>) {
             "Sub" => {
                 let (text, locals) = match arg {
                     Value::String(s) => (s.as_str(), None),
-                    Value::Sequence(parts) => (parts[0].as_str().expect("Sub text"), parts.get(1).and_then(Value::as_mapping)),
+                    Value::Sequence(parts) => {
+                        (parts[0].as_str().expect("Sub text"), parts.get(1).and_then(Value::as_mapping))
+                    }
                     other => panic!("unexpected Sub argument {other:?}"),
                 };
                 let local_names: BTreeSet<&str> =
@@ -340,7 +362,9 @@ fn statements(document: &Value) -> Vec<&Value> {
 fn strings<'a>(node: &'a Value, what: &str) -> Vec<&'a str> {
     match node {
         Value::String(s) => vec![s.as_str()],
-        Value::Sequence(items) => items.iter().map(|i| i.as_str().unwrap_or_else(|| panic!("{what}: {i:?} is not a string"))).collect(),
+        Value::Sequence(items) => {
+            items.iter().map(|i| i.as_str().unwrap_or_else(|| panic!("{what}: {i:?} is not a string"))).collect()
+        }
         other => panic!("{what}: {other:?} is not a string or a list of strings"),
     }
 }
