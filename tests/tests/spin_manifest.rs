@@ -146,6 +146,42 @@ fn outbound_hosts_are_declared_endpoints_or_exact_origins() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// What real Spin needs to build and run each component from the repo root (`spin build`, `spin up`).
+#[test]
+fn every_component_is_described_built_watched_and_triggered() {
+    let manifest = Manifest::load();
+    let raw: toml::Table = toml::from_str(&manifest.text).unwrap();
+    let mut triggered = BTreeSet::new();
+    for (kind, entries) in raw.get("trigger").and_then(|t| t.as_table()).into_iter().flatten() {
+        for entry in entries.as_array().unwrap_or_else(|| panic!("[trigger.{kind}] is not an array of tables")) {
+            let component =
+                entry["component"].as_str().unwrap_or_else(|| panic!("a [[trigger.{kind}]] names no component"));
+            assert!(
+                manifest.components.contains_key(component),
+                "[[trigger.{kind}]] names unknown component {component}"
+            );
+            triggered.insert(component.to_owned());
+        }
+    }
+    let mut problems = Vec::new();
+    for (id, component) in &manifest.components {
+        if component.get("description").and_then(|d| d.as_str()).is_none_or(str::is_empty) {
+            problems.push(format!("[component.{id}] has no description"));
+        }
+        let build = component.get("build").and_then(|b| b.as_table());
+        if build.and_then(|b| b.get("command")).and_then(|c| c.as_str()).is_none() {
+            problems.push(format!("[component.{id}.build] has no command"));
+        }
+        if build.and_then(|b| b.get("watch")).and_then(|w| w.as_array()).is_none_or(|w| w.is_empty()) {
+            problems.push(format!("[component.{id}.build] has no watch list"));
+        }
+        if !triggered.contains(id) {
+            problems.push(format!("[component.{id}] has no trigger"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn secrets_are_marked_secret() {
     let manifest = Manifest::load();
