@@ -3,8 +3,9 @@
 //! is never read (a secret handed to a component that does not need it), nothing read that is not declared (a
 //! `variable undefined` error in production); every application variable feeds some component; every
 //! `allowed_outbound_hosts` entry is either one endpoint variable the component also reads, whose default is an
-//! exact origin, or an exact origin — never a wildcard. Secrets are marked `secret`. The variable table in
-//! docs/deploy.md is the one rendered from spin.toml, and the runtime-config examples use only keys Spin accepts.
+//! exact origin, or an exact origin — never a wildcard. Secrets are marked `secret`; every component has a
+//! description, a build command, a watch list and a trigger. The variable table in docs/deploy.md is the one
+//! rendered from spin.toml, and the runtime-config examples use only keys Spin accepts.
 //!
 //! Reads are found in the source: `optional("name")`, `required("name")`, `variables::get("name")`, and calls of
 //! spin-glue helpers that read fixed names themselves (`aws_credentials()`); a read whose name is not a string
