@@ -54,13 +54,7 @@ pub enum LaneVerdict {
     Done(Vec<(S3Object, MailOutcome)>),
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum LaneError {
-    #[error("try again later: {0}")]
-    Retry(String),
-    #[error("cannot be handled as sent: {0}")]
-    Permanent(String),
-}
+pub use crate::lane_error::LaneError;
 
 /// The clients and store the lane works with; the component builds them from its variables.
 pub struct EmailLane<'a, T, R, K> {

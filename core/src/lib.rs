@@ -12,6 +12,8 @@
 //! - [`email_lane`]: the email lane minus its trigger: S3 event → S3 GetObject → ticket → store → queue.
 //! - [`s3_event`]: S3 event notifications (direct or SNS-wrapped, test events, URL-encoded keys).
 //! - [`s3_client`]: S3 GetObject, SigV4-signed, path-style or virtual-hosted, under a size cap.
+//! - [`reader`]: the read stage: rules sheet, the one model request, strict answers, offline reader, read lane.
+//! - [`lane_error`]: retry-later vs never-as-sent, for the queue-triggered lanes.
 //! - [`credentials`]: AWS credentials whose `Debug` never shows a secret.
 //! - [`sigv4`]: SigV4 signing through the `aws-sigv4` crate.
 //! - [`transport`]: the injected HTTP transport and runtime (clock, sleep, randomness).
@@ -25,7 +27,9 @@ pub mod aws_error;
 pub mod credentials;
 pub mod email;
 pub mod email_lane;
+pub mod lane_error;
 pub mod normalise;
+pub mod reader;
 pub mod retry;
 pub mod s3_client;
 pub mod s3_event;

@@ -15,7 +15,12 @@ pub struct SpinTransport;
 
 impl Transport for SpinTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        // Without it the body goes out chunked, which not every AWS endpoint accepts. Not signed, so adding it
+        // after signing is safe.
+        if !body.is_empty() {
+            parts.headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(body.len()));
+        }
         let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
         let response = spin_sdk::http::send(request).await.map_err(classify)?;
         let (parts, body) = response.into_parts();

@@ -25,7 +25,7 @@ use super::record::{
 };
 use super::similar::{self, Fingerprint};
 use crate::normalise;
-use crate::ticket::{ThreadIds, Ticket};
+use crate::ticket::{Reading, ThreadIds, Ticket, TicketFlag};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreConfig {
@@ -291,6 +291,27 @@ impl<K: Kv> Store<K> {
             record.closed = true;
             self.put(&key, &record).await?;
         }
+        Ok(true)
+    }
+
+    /// The reading already on a ticket (the read component's redelivery check: one read per ticket). `None`
+    /// when there is no such ticket or it was not read yet.
+    pub async fn reading_of(&self, ticket_id: &str) -> Result<Option<Reading>, StoreError> {
+        Ok(self.get::<TicketRecord>(&keys::ticket(ticket_id)).await?.and_then(|r| r.ticket.reading))
+    }
+
+    /// Writes the read component's tags (and flags such as `read-error`) onto the stored ticket. Returns false
+    /// when there is no such ticket. One read and one write.
+    pub async fn record_reading(&self, ticket_id: &str, reading: &Reading, flags: &[TicketFlag]) -> Result<bool, StoreError> {
+        let key = keys::ticket(ticket_id);
+        let Some(mut record) = self.get::<TicketRecord>(&key).await? else { return Ok(false) };
+        record.ticket.reading = Some(reading.clone());
+        for flag in flags {
+            if !record.ticket.flags.contains(flag) {
+                record.ticket.flags.push(*flag);
+            }
+        }
+        self.put(&key, &record).await?;
         Ok(true)
     }
 

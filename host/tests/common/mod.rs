@@ -144,3 +144,4 @@ pub fn get(url: &str) -> Reply {
     let mut response = agent.get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
     Reply { status: response.status().as_u16(), body: response.body_mut().read_to_string().unwrap() }
 }
+pub mod pipeline;

@@ -1,0 +1,13 @@
+//! How a queue-triggered lane fails: try again later, or never as sent.
+//!
+//! The components map [`LaneError::Retry`] to `leave` (the message comes back after its visibility timeout and
+//! is dead-lettered after N receives) and [`LaneError::Permanent`] to an error (also left, so the dead-letter
+//! queue keeps it for a person, but logged as an error rather than weather). Neither deletes: nothing is lost.
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaneError {
+    #[error("try again later: {0}")]
+    Retry(String),
+    #[error("cannot be handled as sent: {0}")]
+    Permanent(String),
+}

@@ -1,0 +1,127 @@
+//! One ticket off the ticket queue → its reading on the stored ticket (and, optionally, on the read-tickets queue).
+//!
+//! Key decisions:
+//! - A ticket already read is not read again (a redelivered message makes no model call): the store is asked
+//!   first.
+//! - At most two calls: an invalid answer gets one retry, then the reading is `unsure` with the `read-error`
+//!   flag — never an invented label. A 400 from the service is the same: flagged, done (retrying the same
+//!   request cannot help).
+//! - Throttling, not-ready, 5xx, timeouts: [`LaneError::Retry`] (the message comes back), unless an offline
+//!   fallback is configured, which then reads the ticket at once (and says so in the outcome).
+
+use super::answer::Usage;
+use super::model_client::{ModelClient, ModelError};
+use super::offline::read_offline;
+use super::rules_sheet::{RulesSheet, UNSURE};
+use crate::lane_error::LaneError;
+use crate::sqs_client::SqsClient;
+use crate::store::{Kv, Store};
+use crate::ticket::{Reading, Ticket, TicketFlag, Tone, Urgency};
+use crate::transport::{Runtime, Transport};
+use crate::wire;
+
+/// Who reads.
+pub enum Reader<T, R> {
+    Model { client: ModelClient<T, R>, offline_fallback: bool },
+    Offline,
+}
+
+/// How the reading was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadBy {
+    Model,
+    Offline,
+    /// The model was unavailable and the offline fallback is configured.
+    OfflineFallback,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadOutcome {
+    Read {
+        ticket_id: String,
+        reading: Reading,
+        flags: Vec<TicketFlag>,
+        by: ReadBy,
+        /// Model calls made (0, 1 or 2).
+        calls: u32,
+        usage: Usage,
+        /// False when the ticket is not in this store (a lane writing elsewhere): the reading still goes on.
+        stored: bool,
+        /// Why the reading is `unsure` + `read-error`, when it is.
+        error: Option<String>,
+    },
+    AlreadyRead { ticket_id: String },
+}
+
+pub struct ReadLane<'a, T, R, K> {
+    pub reader: &'a Reader<T, R>,
+    pub sheet: &'a RulesSheet,
+    pub store: &'a Store<K>,
+    pub sqs: &'a SqsClient<T, R>,
+    /// Where a read ticket is forwarded for the router, if anywhere.
+    pub read_queue_url: Option<&'a str>,
+}
+
+impl<T: Transport, R: Runtime, K: Kv> ReadLane<'_, T, R, K> {
+    pub async fn handle_message(&self, body: &str) -> Result<ReadOutcome, LaneError> {
+        let mut ticket = wire::decode(body).map_err(|e| LaneError::Permanent(format!("not a ticket: {e}")))?;
+        let store_error = |e: crate::store::StoreError| {
+            if e.is_retryable() { LaneError::Retry(format!("store: {e}")) } else { LaneError::Permanent(format!("store: {e}")) }
+        };
+        if self.store.reading_of(&ticket.id).await.map_err(store_error)?.is_some() {
+            return Ok(ReadOutcome::AlreadyRead { ticket_id: ticket.id });
+        }
+
+        let (reading, by, calls, usage, error) = self.read(&ticket).await?;
+        let flags: Vec<TicketFlag> = error.iter().map(|_| TicketFlag::ReadError).collect();
+        let stored = self.store.record_reading(&ticket.id, &reading, &flags).await.map_err(store_error)?;
+        if let Some(url) = self.read_queue_url {
+            ticket.reading = Some(reading.clone());
+            for flag in &flags {
+                if !ticket.flags.contains(flag) {
+                    ticket.flags.push(*flag);
+                }
+            }
+            self.sqs.send_ticket(url, &ticket).await.map_err(|e| {
+                if e.is_retryable() { LaneError::Retry(format!("read-tickets queue: {e}")) } else { LaneError::Permanent(format!("read-tickets queue: {e}")) }
+            })?;
+        }
+        Ok(ReadOutcome::Read { ticket_id: ticket.id, reading, flags, by, calls, usage, stored, error })
+    }
+
+    #[allow(clippy::type_complexity)]
+    async fn read(&self, ticket: &Ticket) -> Result<(Reading, ReadBy, u32, Usage, Option<String>), LaneError> {
+        let (client, offline_fallback) = match self.reader {
+            Reader::Offline => return Ok((read_offline(self.sheet, ticket), ReadBy::Offline, 0, Usage::default(), None)),
+            Reader::Model { client, offline_fallback } => (client, *offline_fallback),
+        };
+        let mut usage = Usage::default();
+        let mut last_problem = String::new();
+        for call in 1..=2u32 {
+            match client.read(self.sheet, ticket).await {
+                Ok(answer) => {
+                    usage.input_tokens += answer.usage.input_tokens;
+                    usage.output_tokens += answer.usage.output_tokens;
+                    match answer.answer {
+                        Ok(reading) => return Ok((reading, ReadBy::Model, call, usage, None)),
+                        Err(e) => last_problem = e.to_string(),
+                    }
+                }
+                Err(e) if e.is_validation() => return Ok((unsure(), ReadBy::Model, call, usage, Some(e.to_string()))),
+                Err(e) if e.is_retryable() && offline_fallback => {
+                    return Ok((read_offline(self.sheet, ticket), ReadBy::OfflineFallback, call, usage, None));
+                }
+                Err(e) => return Err(model_error(e)),
+            }
+        }
+        Ok((unsure(), ReadBy::Model, 2, usage, Some(format!("invalid answer twice; last: {last_problem}"))))
+    }
+}
+
+fn unsure() -> Reading {
+    Reading { topic: UNSURE.to_owned(), urgency: Urgency::Medium, tone: Tone::Calm }
+}
+
+fn model_error(e: ModelError) -> LaneError {
+    if e.is_retryable() { LaneError::Retry(format!("model: {e}")) } else { LaneError::Permanent(format!("model: {e}")) }
+}

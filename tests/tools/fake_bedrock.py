@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""A protocol-faithful stand-in for Bedrock runtime's InvokeModel, for the read component's tests.
+
+The model itself cannot run here, so this fake answers with scripted cases — but everything around the answer is
+real: it verifies each request's SigV4 signature (service `bedrock`) by recomputing it with botocore's own signer
+(an implementation independent of ours), refuses a bad one as Bedrock does (403 InvalidSignatureException), and
+answers in the Anthropic Messages response shape Bedrock returns, with AWS error bodies and x-amzn-ErrorType.
+
+The case is chosen by a marker in the ticket text: `case=valid`, `case=unknown-topic`, `case=non-json`,
+`case=throttle-once`, `case=bad-request` (no marker: valid). Every call is recorded; GET /calls returns them.
+
+usage: fake_bedrock.py PORT_FILE   (binds 127.0.0.1 on a free port, writes the port to PORT_FILE)
+Credentials come from TR_MOTO_ACCESS_KEY_ID / TR_MOTO_SECRET_ACCESS_KEY (the tests sign with moto's user).
+"""
+import hashlib
+import json
+import os
+import re
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+ACCESS_KEY = os.environ["TR_MOTO_ACCESS_KEY_ID"]
+SECRET_KEY = os.environ["TR_MOTO_SECRET_ACCESS_KEY"]
+AUTH = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})")
+
+calls = []
+seen = {}
+lock = threading.Lock()
+
+
+def expected_signature(handler, body, region, signed_headers, amz_date):
+    host = handler.headers["Host"]
+    request = AWSRequest(method=handler.command, url=f"http://{host}{handler.path}", data=body)
+    for name in signed_headers:
+        request.headers[name] = handler.headers[name]
+    request.context["timestamp"] = amz_date
+    signer = SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "bedrock", region)
+    canonical = signer.canonical_request(request)
+    return signer.signature(signer.string_to_sign(request, canonical), request)
+
+
+def message(content, usage_in, usage_out, stop="tool_use"):
+    return {
+        "id": "msg_bdrk_01FakeBedrockScripted",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-haiku-4-5-20251001",
+        "content": content,
+        "stop_reason": stop,
+        "stop_sequence": None,
+        "usage": {"input_tokens": usage_in, "output_tokens": usage_out},
+    }
+
+
+def tool_use(answer):
+    return [{"type": "tool_use", "id": "toolu_bdrk_01Fake", "name": "record_reading", "input": answer}]
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, payload, error_type=None):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", "00000000-fake-bedrock")
+        if error_type:
+            self.send_header("x-amzn-ErrorType", f"{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/calls":
+            with lock:
+                self.reply(200, calls)
+        else:
+            self.reply(404, {"message": "not found"})
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return body
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
+    def do_POST(self):
+        body = self.read_body()
+        m = AUTH.fullmatch(self.headers.get("Authorization", ""))
+        if not m:
+            return self.reply(403, {"message": "Missing Authentication Token"}, "MissingAuthenticationTokenException")
+        key, _date, region, service, signed, signature = m.groups()
+        signed_headers = signed.split(";")
+        if key != ACCESS_KEY or service != "bedrock":
+            return self.reply(403, {"message": f"wrong key or service scope `{service}`"}, "UnrecognizedClientException")
+        if signature != expected_signature(self, body, region, signed_headers, self.headers["X-Amz-Date"]):
+            return self.reply(403, {"message": "The request signature we calculated does not match the signature you provided."}, "InvalidSignatureException")
+        if not re.fullmatch(r"/model/[^/]+/invoke", self.path):
+            return self.reply(404, {"message": f"unknown path {self.path}"}, "UnknownOperationException")
+
+        request = json.loads(body)
+        text = request["messages"][0]["content"]
+        case = (re.search(r"case=([a-z-]+)", text) or [None, "valid"])[1]
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        usage_in = (len(request["system"]) + len(text) + len(json.dumps(request["tools"]))) // 4
+        with lock:
+            seen[digest] = seen.get(digest, 0) + 1
+            attempt = seen[digest]
+            calls.append({"case": case, "attempt": attempt, "model": self.path.split("/")[2], "body": request})
+
+        if request.get("anthropic_version") != "bedrock-2023-05-31":
+            return self.reply(400, {"message": "anthropic_version must be bedrock-2023-05-31"}, "ValidationException")
+        if case == "bad-request":
+            return self.reply(400, {"message": "Malformed input request: #: extraneous key [case] is not permitted"}, "ValidationException")
+        if case == "throttle-once" and attempt == 1:
+            return self.reply(429, {"message": "Too many requests, please wait before trying again."}, "ThrottlingException")
+        if case == "unknown-topic":
+            return self.reply(200, message(tool_use({"topic": "shipping", "urgency": "low", "tone": "calm"}), usage_in, 31))
+        if case == "non-json":
+            return self.reply(200, message([{"type": "text", "text": "This looks like a billing question."}], usage_in, 9, "end_turn"))
+        return self.reply(200, message(tool_use({"topic": "billing", "urgency": "medium", "tone": "calm"}), usage_in, 31))
+
+
+def main():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with open(sys.argv[1], "w") as f:
+        f.write(str(server.server_address[1]))
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
