@@ -29,7 +29,8 @@ type Row<'a> = (&'a str, &'a [&'a str]);
 
 /// Component → (policy's logical id, action → names its Resource is built from). Written from the code, not from
 /// the template: lanes send tickets (and append events, when that queue exists); email also consumes raw-mail
-/// events and reads the mail; read consumes tickets and calls the model; Spin itself keeps the key-value store.
+/// events and reads the mail; read consumes tickets, calls the model and passes read tickets on (when that queue
+/// exists); Spin itself keeps the key-value store.
 fn expected() -> BTreeMap<&'static str, (&'static str, Grants)> {
     let lane_sends = ("sqs:SendMessage", &["TicketQueue", "AppendQueue"][..]);
     let table: [(&str, &str, Vec<Row>); 5] = [
@@ -46,10 +47,13 @@ fn expected() -> BTreeMap<&'static str, (&'static str, Grants)> {
         (
             "read",
             "ReadPolicy",
-            [("bedrock:InvokeModel", &["InferenceProfilePrefix", "ModelId", "ModelRegions"][..])]
-                .into_iter()
-                .chain(CONSUME.iter().map(|a| (*a, &["TicketQueue"][..])))
-                .collect(),
+            [
+                ("bedrock:InvokeModel", &["InferenceProfilePrefix", "ModelId", "ModelRegions"][..]),
+                ("sqs:SendMessage", &["ReadQueue"][..]),
+            ]
+            .into_iter()
+            .chain(CONSUME.iter().map(|a| (*a, &["TicketQueue"][..])))
+            .collect(),
         ),
         (
             "spin runtime (key-value store)",
@@ -171,7 +175,7 @@ fn every_queue_a_component_consumes_has_a_dead_letter_queue() {
     let template = template();
     let max_receive = &template["Parameters"]["MaxReceiveCount"];
     assert_eq!(max_receive["Default"].as_u64(), Some(5), "MaxReceiveCount defaults to 5");
-    for queue in ["TicketQueue", "RawMailQueue", "AppendQueue"] {
+    for queue in ["TicketQueue", "RawMailQueue", "AppendQueue", "ReadQueue"] {
         let redrive = &template["Resources"][queue]["Properties"]["RedrivePolicy"];
         let mut dlq = BTreeSet::new();
         references(&redrive["deadLetterTargetArn"], &mut dlq);

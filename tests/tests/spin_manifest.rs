@@ -189,7 +189,7 @@ fn secrets_are_marked_secret() {
     let unmarked: Vec<&String> = manifest
         .variables
         .iter()
-        .filter(|(name, _)| ["secret", "token", "password", "access_key"].iter().any(|w| name.contains(w)))
+        .filter(|(name, _)| ["secret", "token", "password", "access_key", "api_key"].iter().any(|w| name.contains(w)))
         .filter(|(_, declaration)| declaration.get("secret").and_then(|s| s.as_bool()) != Some(true))
         .map(|(name, _)| name)
         .collect();
