@@ -19,7 +19,9 @@ use tr_core::email_lane::{EmailLane, EmailLaneConfig, LaneError, LaneVerdict, Ma
 use tr_core::s3_client::{S3Client, S3Config};
 use tr_core::store::{Store, StoreConfig};
 use tr_core::{Limits, SqsClient, SqsConfig};
-use tr_spin_glue::{SpinKv, SpinRuntime, SpinTransport, aws_credentials, optional, required};
+use tr_spin_glue::{
+    GuestFailure, SpinKv, SpinRuntime, SpinTransport, VarError, Verdict, aws_credentials, optional, required, verdict,
+};
 
 struct EmailComponent;
 
@@ -29,41 +31,27 @@ impl Guest for EmailComponent {
         let Some(body) = message.body else {
             return Err(Error::Other(format!("message {id} has no body; an S3 event was expected")));
         };
-        match run(&body).await {
-            Ok(LaneVerdict::TestEvent) => {
-                println!("[email] message {id}: s3:TestEvent, nothing to do");
-                Ok(MessageAction::Delete)
-            }
-            Ok(LaneVerdict::Done(objects)) => {
+        let result = run(&body).await.map(|verdict| match verdict {
+            LaneVerdict::TestEvent => println!("[email] message {id}: s3:TestEvent, nothing to do"),
+            LaneVerdict::Done(objects) => {
                 for (object, outcome) in objects {
                     println!("[email] s3://{}/{} -> {}", object.bucket, object.key, describe(&outcome));
                 }
-                Ok(MessageAction::Delete)
             }
-            Err(Failure::Lane(LaneError::Retry(why))) => {
-                println!("[email] message {id}: left for redelivery: {why}");
-                Ok(MessageAction::Leave)
-            }
-            Err(e) => Err(Error::Other(format!("message {id}: {e}"))),
+        });
+        match verdict("email", &id, result) {
+            Verdict::Delete => Ok(MessageAction::Delete),
+            Verdict::Leave => Ok(MessageAction::Leave),
+            Verdict::Error(e) => Err(Error::Other(e)),
         }
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-enum Failure {
-    #[error("{0}")]
-    Lane(#[from] LaneError),
-    #[error("configuration: {0}")]
-    Config(#[from] tr_spin_glue::VarError),
-    #[error("key-value store: {0}")]
-    Kv(#[from] tr_core::store::KvError),
-}
-
-async fn run(body: &str) -> Result<LaneVerdict, Failure> {
+async fn run(body: &str) -> Result<LaneVerdict, GuestFailure> {
     let region = optional("aws_region").await.unwrap_or_else(|| "us-east-1".to_owned());
     let credentials = aws_credentials().await?;
     let max_bytes = match optional("max_mail_bytes").await {
-        Some(v) => v.parse::<u64>().map_err(|e| tr_spin_glue::VarError::Invalid { name: "max_mail_bytes".into(), why: e.to_string() })?,
+        Some(v) => v.parse::<u64>().map_err(|e| VarError::Invalid { name: "max_mail_bytes".into(), why: e.to_string() })?,
         None => DEFAULT_MAX_BYTES as u64,
     };
 
@@ -86,8 +74,8 @@ async fn run(body: &str) -> Result<LaneVerdict, Failure> {
 }
 
 /// A store that cannot open may come back (`Other`, full); a denied or missing one is configuration.
-fn kv_failure(e: tr_core::store::KvError) -> Failure {
-    if e.is_retryable() { Failure::Lane(LaneError::Retry(format!("key-value store: {e}"))) } else { Failure::Kv(e) }
+fn kv_failure(e: tr_core::store::KvError) -> GuestFailure {
+    if e.is_retryable() { GuestFailure::Lane(LaneError::Retry(format!("key-value store: {e}"))) } else { GuestFailure::Kv(e) }
 }
 
 fn describe(outcome: &MailOutcome) -> String {

@@ -16,14 +16,15 @@ spin_sdk::wit_bindgen::generate!({
     runtime_path: "spin_sdk::wit_bindgen::rt",
 });
 
-use tr_core::lane_error::LaneError;
 use tr_core::reader::RulesSheet;
 use tr_core::reader::model_client::{DEFAULT_BEDROCK_MODEL, ModelClient, Provider};
 use tr_core::reader::prompt::PromptConfig;
 use tr_core::reader::read_lane::{ReadLane, ReadOutcome, Reader};
 use tr_core::store::{Store, StoreConfig};
 use tr_core::{Secret, SqsClient, SqsConfig};
-use tr_spin_glue::{SpinKv, SpinRuntime, SpinTransport, VarError, aws_credentials, optional, required};
+use tr_spin_glue::{
+    GuestFailure, SpinKv, SpinRuntime, SpinTransport, VarError, Verdict, aws_credentials, optional, required, verdict,
+};
 
 /// Where spin.toml mounts the rules sheet.
 const RULES_PATH: &str = "/rules/rules.toml";
@@ -36,12 +37,9 @@ impl Guest for ReadComponent {
         let Some(body) = message.body else {
             return Err(Error::Other(format!("message {id} has no body; a ticket was expected")));
         };
-        match run(&body).await {
-            Ok(ReadOutcome::AlreadyRead { ticket_id }) => {
-                println!("[read] ticket {ticket_id}: already read, no model call");
-                Ok(MessageAction::Delete)
-            }
-            Ok(ReadOutcome::Read { ticket_id, reading, by, calls, usage, stored, error, .. }) => {
+        let result = run(&body).await.map(|outcome| match outcome {
+            ReadOutcome::AlreadyRead { ticket_id } => println!("[read] ticket {ticket_id}: already read, no model call"),
+            ReadOutcome::Read { ticket_id, reading, by, calls, usage, stored, error, .. } => {
                 let urgency = format!("{:?}", reading.urgency).to_lowercase();
                 let tone = format!("{:?}", reading.tone).to_lowercase();
                 let flagged = error.map(|e| format!(", flagged read-error ({e})")).unwrap_or_default();
@@ -50,32 +48,19 @@ impl Guest for ReadComponent {
                     "[read] ticket {ticket_id} -> {}/{urgency}/{tone} by {by:?} in {calls} call(s), {}+{} tokens{flagged}{unstored}",
                     reading.topic, usage.input_tokens, usage.output_tokens
                 );
-                Ok(MessageAction::Delete)
             }
-            Err(Failure::Lane(LaneError::Retry(why))) => {
-                println!("[read] message {id}: left for redelivery: {why}");
-                Ok(MessageAction::Leave)
-            }
-            Err(e) => Err(Error::Other(format!("message {id}: {e}"))),
+        });
+        match verdict("read", &id, result) {
+            Verdict::Delete => Ok(MessageAction::Delete),
+            Verdict::Leave => Ok(MessageAction::Leave),
+            Verdict::Error(e) => Err(Error::Other(e)),
         }
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-enum Failure {
-    #[error("{0}")]
-    Lane(#[from] LaneError),
-    #[error("configuration: {0}")]
-    Config(#[from] VarError),
-    #[error("rules sheet: {0}")]
-    Rules(String),
-    #[error("key-value store: {0}")]
-    Kv(#[from] tr_core::store::KvError),
-}
-
-async fn run(body: &str) -> Result<ReadOutcome, Failure> {
-    let source = std::fs::read_to_string(RULES_PATH).map_err(|e| Failure::Rules(format!("{RULES_PATH}: {e}")))?;
-    let sheet = RulesSheet::parse(&source, RULES_PATH).map_err(|e| Failure::Rules(e.to_string()))?;
+async fn run(body: &str) -> Result<ReadOutcome, GuestFailure> {
+    let source = std::fs::read_to_string(RULES_PATH).map_err(|e| GuestFailure::Other(format!("rules sheet {RULES_PATH}: {e}")))?;
+    let sheet = RulesSheet::parse(&source, RULES_PATH).map_err(|e| GuestFailure::Other(format!("rules sheet: {e}")))?;
     let region = optional("aws_region").await.unwrap_or_else(|| "us-east-1".to_owned());
     let reader = reader(&region).await?;
 
@@ -89,7 +74,7 @@ async fn run(body: &str) -> Result<ReadOutcome, Failure> {
     Ok(lane.handle_message(body).await?)
 }
 
-async fn reader(region: &str) -> Result<Reader<SpinTransport, SpinRuntime>, Failure> {
+async fn reader(region: &str) -> Result<Reader<SpinTransport, SpinRuntime>, GuestFailure> {
     let which = optional("reader").await.unwrap_or_else(|| "bedrock".to_owned());
     let provider = match which.as_str() {
         "offline" => return Ok(Reader::Offline),
@@ -110,7 +95,7 @@ async fn reader(region: &str) -> Result<Reader<SpinTransport, SpinRuntime>, Fail
             model: required("openai_model").await?,
         },
         other => {
-            return Err(Failure::Config(VarError::Invalid {
+            return Err(GuestFailure::Config(VarError::Invalid {
                 name: "reader".into(),
                 why: format!("`{other}` is not bedrock, anthropic, openai or offline"),
             }));

@@ -5,11 +5,13 @@
 //! and `spin:key-value`, plus typed access to Spin variables. Key decision: nothing here knows about a lane —
 //! components stay decode → core → encode, and their only Spin-specific code is this crate.
 
+mod guest_failure;
 mod spin_kv;
 mod spin_runtime;
 mod spin_transport;
 mod spin_vars;
 
+pub use guest_failure::{GuestFailure, Verdict, verdict};
 pub use spin_kv::SpinKv;
 pub use spin_runtime::SpinRuntime;
 pub use spin_transport::SpinTransport;
