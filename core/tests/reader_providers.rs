@@ -1,0 +1,182 @@
+//! The two non-Bedrock providers, request and response, through a transport that records what it is sent and
+//! answers in each API's documented shape: the Anthropic Messages API (`x-api-key`, `anthropic-version`, `model`
+//! in the body, a `tool_use` block back) and an OpenAI-compatible server (bearer key, a forced function,
+//! `tool_calls[].function.arguments` as a JSON string back). Strictness is the same for both.
+
+use std::cell::RefCell;
+use std::time::{Duration, SystemTime};
+
+use pollster::block_on;
+use serde_json::{Value, json};
+use tr_core::reader::RulesSheet;
+use tr_core::reader::answer::AnswerError;
+use tr_core::reader::model_client::{ModelClient, Provider};
+use tr_core::reader::prompt::PromptConfig;
+use tr_core::transport::{HttpRequest, HttpResponse, Runtime, Transport, TransportError};
+use tr_core::{Customer, Reading, Secret, Source, ThreadIds, Ticket, Tone, Urgency};
+
+struct Recorder {
+    answer: Value,
+    seen: RefCell<Vec<HttpRequest>>,
+}
+impl Transport for Recorder {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.seen.borrow_mut().push(request);
+        Ok(http::Response::builder().status(200).body(serde_json::to_vec(&self.answer).unwrap()).unwrap())
+    }
+}
+struct Now;
+impl Runtime for Now {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+    fn random_u64(&self) -> u64 {
+        1
+    }
+    async fn sleep(&self, _: Duration) {}
+}
+
+fn sheet() -> RulesSheet {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/rules.toml");
+    RulesSheet::parse(&std::fs::read_to_string(path).unwrap(), "rules/rules.toml").unwrap()
+}
+
+fn ticket() -> Ticket {
+    Ticket {
+        id: "01KB0Y3J5V6N2Q8R9S0T1V2W3X".into(),
+        customer: Customer { email: Some("ana@example.com".into()), name: None },
+        subject: "Locked out".into(),
+        body: "The reset link expired and I cannot sign in.".into(),
+        body_truncated: false,
+        source: Source::Form,
+        received_at: "2026-11-27T09:00:00.000Z".into(),
+        page_url: None,
+        thread: ThreadIds::default(),
+        transcript_id: None,
+        idempotency_key: "nonce-1".into(),
+        merged_from: vec![],
+        reading: None,
+        flags: vec![],
+    }
+}
+
+fn expected() -> Reading {
+    Reading { topic: "account-access".into(), urgency: Urgency::High, tone: Tone::Confused }
+}
+
+#[test]
+fn anthropic_messages_api_request_and_answer() {
+    let answer = json!({"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+        "content": [{"type": "tool_use", "id": "toolu_01", "name": "record_reading",
+                     "input": {"topic": "account-access", "urgency": "high", "tone": "confused"}}],
+        "stop_reason": "tool_use", "usage": {"input_tokens": 812, "output_tokens": 33}});
+    let transport = Recorder { answer, seen: RefCell::new(vec![]) };
+    let provider = Provider::Anthropic {
+        endpoint: "https://api.anthropic.com".into(),
+        api_key: Secret::new("sk-ant-test"),
+        model: "claude-haiku-4-5".into(),
+    };
+    let client = ModelClient::new(provider, PromptConfig::default(), &transport, Now);
+    let call = block_on(client.read(&sheet(), &ticket())).unwrap();
+    assert_eq!(call.answer, Ok(expected()));
+    assert_eq!((call.usage.input_tokens, call.usage.output_tokens), (812, 33));
+
+    let seen = transport.seen.borrow();
+    let request = &seen[0];
+    assert_eq!(request.uri(), "https://api.anthropic.com/v1/messages");
+    assert_eq!(request.headers()["x-api-key"], "sk-ant-test");
+    assert_eq!(request.headers()["anthropic-version"], "2023-06-01");
+    let body: Value = serde_json::from_slice(request.body()).unwrap();
+    assert_eq!(body["model"], "claude-haiku-4-5");
+    assert!(body.get("anthropic_version").is_none(), "that field is Bedrock's");
+    assert_eq!(body["tool_choice"]["name"], "record_reading");
+}
+
+#[test]
+fn openai_compatible_request_and_answer() {
+    let answer = json!({"id": "chatcmpl-1", "object": "chat.completion", "model": "llama3.2",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "record_reading",
+                "arguments": "{\"topic\":\"account-access\",\"urgency\":\"high\",\"tone\":\"confused\"}"}}]}}],
+        "usage": {"prompt_tokens": 640, "completion_tokens": 28, "total_tokens": 668}});
+    let transport = Recorder { answer, seen: RefCell::new(vec![]) };
+    let provider = Provider::OpenAi {
+        endpoint: "http://127.0.0.1:11434".into(),
+        api_key: Some(Secret::new("local-key")),
+        model: "llama3.2".into(),
+    };
+    let client = ModelClient::new(provider, PromptConfig::default(), &transport, Now);
+    let call = block_on(client.read(&sheet(), &ticket())).unwrap();
+    assert_eq!(call.answer, Ok(expected()));
+    assert_eq!((call.usage.input_tokens, call.usage.output_tokens), (640, 28));
+
+    let seen = transport.seen.borrow();
+    assert_eq!(seen[0].uri(), "http://127.0.0.1:11434/v1/chat/completions");
+    assert_eq!(seen[0].headers()["authorization"], "Bearer local-key");
+    let body: Value = serde_json::from_slice(seen[0].body()).unwrap();
+    assert_eq!(body["tool_choice"], json!({"type": "function", "function": {"name": "record_reading"}}));
+    assert_eq!(body["tools"][0]["function"]["parameters"]["additionalProperties"], false);
+    assert_eq!(body["messages"][0]["role"], "system");
+}
+
+#[test]
+fn a_local_model_that_invents_a_topic_or_adds_a_field_is_refused() {
+    for arguments in [
+        r#"{"topic":"passwords","urgency":"high","tone":"confused"}"#,
+        r#"{"topic":"account-access","urgency":"high","tone":"confused","reply":"Dear customer"}"#,
+        r#"{"topic":"account-access","urgency":"urgent","tone":"confused"}"#,
+    ] {
+        let answer = json!({"choices": [{"message": {"tool_calls": [{"function": {"name": "record_reading", "arguments": arguments}}]}}]});
+        let transport = Recorder { answer, seen: RefCell::new(vec![]) };
+        let provider = Provider::OpenAi { endpoint: "http://127.0.0.1:8080".into(), api_key: None, model: "m".into() };
+        let client = ModelClient::new(provider, PromptConfig::default(), &transport, Now);
+        let call = block_on(client.read(&sheet(), &ticket())).unwrap();
+        assert!(matches!(call.answer, Err(AnswerError::Invalid(_))), "{arguments}: {:?}", call.answer);
+        assert!(transport.seen.borrow()[0].headers().get("authorization").is_none(), "no key, no header");
+    }
+}
+
+/// Answers every call with one status and AWS error body.
+struct Failing(u16, &'static str);
+impl Transport for Failing {
+    async fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
+        Ok(http::Response::builder()
+            .status(self.0)
+            .header("x-amzn-ErrorType", self.1)
+            .body(format!(r#"{{"message":"{}"}}"#, self.1).into_bytes())
+            .unwrap())
+    }
+}
+
+#[test]
+fn a_model_that_is_down_leaves_the_message_unless_the_offline_fallback_is_on() {
+    use tr_core::lane_error::LaneError;
+    use tr_core::reader::read_lane::{ReadBy, ReadLane, ReadOutcome, Reader};
+    use tr_core::store::{Intake, MemoryKv, Store, StoreConfig};
+    use tr_core::{Credentials, SqsClient, SqsConfig, wire};
+
+    let sheet = sheet();
+    let kv = MemoryKv::new();
+    let store = Store::new(&kv, StoreConfig::default());
+    block_on(store.intake(Intake::new(ticket()))).unwrap();
+    let unused = Failing(500, "unused");
+    let sqs = SqsClient::new(SqsConfig::new("us-east-1", Credentials::new("a", "b")), &unused, Now);
+    let bedrock = || Provider::Bedrock {
+        region: "us-east-1".into(),
+        endpoint: None,
+        model_id: "m".into(),
+        credentials: Credentials::new("a", "b"),
+    };
+    let down = Failing(503, "ServiceUnavailableException");
+    let message = wire::encode(&ticket());
+
+    let strict = Reader::Model { client: ModelClient::new(bedrock(), PromptConfig::default(), &down, Now), offline_fallback: false };
+    let lane = ReadLane { reader: &strict, sheet: &sheet, store: &store, sqs: &sqs, read_queue_url: None };
+    assert!(matches!(block_on(lane.handle_message(&message)), Err(LaneError::Retry(_))));
+
+    let lenient = Reader::Model { client: ModelClient::new(bedrock(), PromptConfig::default(), &down, Now), offline_fallback: true };
+    let lane = ReadLane { reader: &lenient, sheet: &sheet, store: &store, sqs: &sqs, read_queue_url: None };
+    let ReadOutcome::Read { by, reading, .. } = block_on(lane.handle_message(&message)).unwrap() else { panic!("read") };
+    assert_eq!(by, ReadBy::OfflineFallback);
+    assert_eq!(reading.topic, "account-access", "the offline reader found the sheet's cue words");
+}
