@@ -13,6 +13,7 @@
 //! - [`s3_event`]: S3 event notifications (direct or SNS-wrapped, test events, URL-encoded keys).
 //! - [`s3_client`]: S3 GetObject, SigV4-signed, path-style or virtual-hosted, under a size cap.
 //! - [`reader`]: the read stage: rules sheet, the one model request, strict answers, offline reader, read lane.
+//! - [`keep`]: the last step of every intake lane: store, then queue a new ticket once or announce an append.
 //! - [`lane_error`]: retry-later vs never-as-sent, for the queue-triggered lanes.
 //! - [`credentials`]: AWS credentials whose `Debug` never shows a secret.
 //! - [`sigv4`]: SigV4 signing through the `aws-sigv4` crate.
@@ -27,6 +28,7 @@ pub mod aws_error;
 pub mod credentials;
 pub mod email;
 pub mod email_lane;
+pub mod keep;
 pub mod lane_error;
 pub mod normalise;
 pub mod reader;
