@@ -9,6 +9,9 @@
 //! - [`normalise`]: turning a lane's raw fields into a ticket: limits, control characters, addresses, times, ids.
 //! - [`wire`]: the versioned JSON a ticket travels in on the queue.
 //! - [`email`]: the email lane: raw MIME → ticket draft (mail-parser), loop guard, quote and signature stripping.
+//! - [`chat`]: the chat lane: generic transcript (and its JSON Schema), vendor adapters (Tawk.to, Chatwoot),
+//!   webhook signatures, folding a conversation into one ticket draft.
+//! - [`chat_lane`]: the chat lane minus its trigger: transcript → ticket → store → queue.
 //! - [`email_lane`]: the email lane minus its trigger: S3 event → S3 GetObject → ticket → store → queue.
 //! - [`s3_event`]: S3 event notifications (direct or SNS-wrapped, test events, URL-encoded keys).
 //! - [`s3_client`]: S3 GetObject, SigV4-signed, path-style or virtual-hosted, under a size cap.
@@ -25,6 +28,8 @@
 //!   duplicate merges, constant key-value operations per intake.
 
 pub mod aws_error;
+pub mod chat;
+pub mod chat_lane;
 pub mod credentials;
 pub mod email;
 pub mod email_lane;
