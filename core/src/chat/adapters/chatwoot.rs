@@ -136,12 +136,13 @@ pub fn to_transcript(body: &[u8], history: Option<&[u8]>) -> Result<Adapted, Ada
         other => return Ok(Adapted::Ignored { event: format!("{STATUS_EVENT}:{}", other.unwrap_or("none")) }),
     };
     let id = event.id.ok_or_else(|| invalid("$.id", "missing"))?;
-    let mut all = event.messages;
-    if let Some(history) = history {
-        let fetched: History = transcript::decode_json(history)?;
-        all.extend(fetched.payload);
-    }
-    // The payload's last message is usually in the fetched list too.
+    // The payload's last message is usually in the fetched list too: the fetched copy goes first so the stable
+    // sort and dedup keep it (it names its sender).
+    let mut all = match history {
+        Some(history) => transcript::decode_json::<History>(history)?.payload,
+        None => Vec::new(),
+    };
+    all.extend(event.messages);
     all.sort_by_key(|m| (m.created_at, m.id));
     all.dedup_by_key(|m| m.id);
 
