@@ -78,7 +78,7 @@ pub struct ChatLane<'a, T, R, K> {
 impl<T: Transport, R: Runtime, K: Kv> ChatLane<'_, T, R, K> {
     pub async fn handle(&self, transcript: &Transcript) -> Result<ChatOutcome, ChatLaneError> {
         let draft = match fold(transcript, &self.config.fold)? {
-            Folded::Draft(draft) => draft,
+            Folded::Draft(draft) => *draft,
             Folded::Resolved => return Ok(ChatOutcome::Resolved),
         };
         let random = (u128::from(self.runtime.random_u64()) << 64) | u128::from(self.runtime.random_u64());

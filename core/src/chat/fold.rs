@@ -80,7 +80,7 @@ pub struct FoldConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Folded {
-    Draft(TicketDraft),
+    Draft(Box<TicketDraft>),
     /// A resolved chat under [`ResolvedPolicy::Acknowledge`]: acknowledge, create nothing.
     Resolved,
 }
@@ -106,7 +106,7 @@ pub fn fold(transcript: &Transcript, config: &FoldConfig) -> Result<Folded, Fold
         }
     };
 
-    Ok(Folded::Draft(TicketDraft {
+    Ok(Folded::Draft(Box::new(TicketDraft {
         source: Source::Chat,
         customer_email: transcript.visitor.email.clone().filter(|e| !e.trim().is_empty()),
         customer_name: transcript.visitor.name.clone(),
@@ -116,7 +116,7 @@ pub fn fold(transcript: &Transcript, config: &FoldConfig) -> Result<Folded, Fold
         thread: ThreadIds::default(),
         transcript_id: Some(transcript.conversation_id.clone()),
         idempotency_key: idempotency_key(&transcript.conversation_id),
-    }))
+    })))
 }
 
 /// The key a conversation is stored under: a re-sent transcript (retry, replay, a tool sending twice) is the
@@ -246,7 +246,7 @@ mod tests {
 
     fn draft(t: &Transcript) -> TicketDraft {
         match fold(t, &FoldConfig::default()).unwrap() {
-            Folded::Draft(d) => d,
+            Folded::Draft(d) => *d,
             Folded::Resolved => panic!("not resolved"),
         }
     }
