@@ -18,8 +18,9 @@ use crate::email::{BodySource, EmailError, email_to_draft};
 use crate::normalise::{Limits, TicketDraft};
 use crate::s3_client::{S3Client, S3Error};
 use crate::s3_event::{S3Event, S3Object, parse_s3_event};
-use crate::sqs_client::{OutgoingMessage, SqsClient, SqsError};
-use crate::store::{Intake, IntakeOutcome, Kv, Store, StoreError};
+use crate::keep::{Kept, keep};
+use crate::sqs_client::SqsClient;
+use crate::store::{Intake, Kv, Store};
 use crate::ticket::{Source, ThreadIds, TicketFlag};
 use crate::transport::{Runtime, Transport};
 
@@ -153,31 +154,12 @@ impl<T: Transport, R: Runtime, K: Kv> EmailLane<'_, T, R, K> {
 
     /// Store, then queue what is new (once), or announce what was appended.
     async fn keep(&self, intake: Intake) -> Result<MailOutcome, LaneError> {
-        match self.store.intake(intake).await.map_err(store_error)? {
-            IntakeOutcome::Created { ticket, .. } => {
-                self.sqs.send_ticket(&self.config.ticket_queue_url, &ticket).await.map_err(sqs_error)?;
-                self.store.mark_enqueued(&ticket).await.map_err(store_error)?;
-                Ok(MailOutcome::Created { ticket_id: ticket.id })
-            }
-            IntakeOutcome::Appended(append) => {
-                if let Some(url) = &self.config.append_queue_url {
-                    let event = OutgoingMessage {
-                        entry_id: "append".into(),
-                        body: serde_json::to_string(&append).expect("plain data serialises"),
-                        attributes: vec![
-                            ("ticket-id".into(), append.ticket_id.clone()),
-                            ("event".into(), "append".into()),
-                        ],
-                        group_id: Some(append.ticket_id.clone()),
-                        deduplication_id: None,
-                    };
-                    self.sqs.send_message(url, &event).await.map_err(sqs_error)?;
-                }
-                self.store.mark_append_sent(&append).await.map_err(store_error)?;
-                Ok(MailOutcome::Appended { ticket_id: append.ticket_id })
-            }
-            IntakeOutcome::Repeat { ticket_id } => Ok(MailOutcome::Repeat { ticket_id }),
-        }
+        let config = self.config;
+        Ok(match keep(self.store, self.sqs, &config.ticket_queue_url, config.append_queue_url.as_deref(), intake).await? {
+            Kept::Created { ticket_id } => MailOutcome::Created { ticket_id },
+            Kept::Appended { ticket_id } => MailOutcome::Appended { ticket_id },
+            Kept::Repeat { ticket_id } => MailOutcome::Repeat { ticket_id },
+        })
     }
 
     fn random_u128(&self) -> u128 {
@@ -202,16 +184,4 @@ fn attachment_list(attachments: &[crate::email::Attachment]) -> String {
         .map(|a| format!("{} ({}, {} bytes)", a.name.as_deref().unwrap_or("unnamed"), a.content_type, a.size))
         .collect();
     format!("Attachments: {}", items.join("; "))
-}
-
-fn store_error(e: StoreError) -> LaneError {
-    if e.is_retryable() { LaneError::Retry(format!("store: {e}")) } else { LaneError::Permanent(format!("store: {e}")) }
-}
-
-fn sqs_error(e: SqsError) -> LaneError {
-    if e.is_retryable() {
-        LaneError::Retry(format!("ticket queue: {e}"))
-    } else {
-        LaneError::Permanent(format!("ticket queue: {e}"))
-    }
 }

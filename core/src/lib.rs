@@ -9,11 +9,15 @@
 //! - [`normalise`]: turning a lane's raw fields into a ticket: limits, control characters, addresses, times, ids.
 //! - [`wire`]: the versioned JSON a ticket travels in on the queue.
 //! - [`email`]: the email lane: raw MIME → ticket draft (mail-parser), loop guard, quote and signature stripping.
+//! - [`chat`]: the chat lane: generic transcript (and its JSON Schema), vendor adapters (Tawk.to, Chatwoot),
+//!   webhook signatures, folding a conversation into one ticket draft.
+//! - [`chat_lane`]: the chat lane minus its trigger: transcript → ticket → store → queue.
 //! - [`email_lane`]: the email lane minus its trigger: S3 event → S3 GetObject → ticket → store → queue.
 //! - [`s3_event`]: S3 event notifications (direct or SNS-wrapped, test events, URL-encoded keys).
 //! - [`s3_client`]: S3 GetObject, SigV4-signed, path-style or virtual-hosted, under a size cap.
 //! - [`reader`]: the read stage: rules sheet, the one model request, strict answers, offline reader, read lane.
 //! - [`http_answer`]: the HTTP lanes' JSON error shape and request guards (size, content type, method).
+//! - [`keep`]: the last step of every intake lane: store, then queue a new ticket once or announce an append.
 //! - [`lane_error`]: retry-later vs never-as-sent, for the queue-triggered lanes.
 //! - [`credentials`]: AWS credentials whose `Debug` never shows a secret.
 //! - [`sigv4`]: SigV4 signing through the `aws-sigv4` crate.
@@ -25,10 +29,13 @@
 //!   duplicate merges, constant key-value operations per intake.
 
 pub mod aws_error;
+pub mod chat;
+pub mod chat_lane;
 pub mod credentials;
 pub mod email;
 pub mod email_lane;
 pub mod http_answer;
+pub mod keep;
 pub mod lane_error;
 pub mod normalise;
 pub mod reader;

@@ -265,22 +265,39 @@ fn split_label(line: &str) -> (Option<&str>, &str) {
     }
     // A bare clock time: `14:02` or `14:02:11`.
     if let Some(first) = s.split_whitespace().next()
-        && first.len() >= 4
-        && first.contains(':')
-        && first.chars().all(|c| c.is_ascii_digit() || c == ':')
+        && is_clock(first)
     {
         s = s[first.len()..].trim_start();
+    }
+    // The chat lane's shape, `Agent Maria (10:03): text`: a clock time in brackets closes the label.
+    if let Some(open) = s.find(" (").filter(|&o| o > 0 && o <= 40)
+        && let Some(close) = s[open + 2..].find("):").map(|c| open + 2 + c)
+        && is_clock(&s[open + 2..close])
+    {
+        let label = &s[..open];
+        let rest = &s[close + 2..];
+        if is_label(label) && (rest.is_empty() || rest.starts_with(char::is_whitespace)) {
+            return (Some(label), rest.trim_start());
+        }
     }
     if let Some(colon) = s.find(':').filter(|&c| c > 0 && c <= 40) {
         let label = &s[..colon];
         let rest = &s[colon + 1..];
-        let label_like = label.split_whitespace().count() <= 4
-            && label.chars().all(|c| c.is_alphabetic() || " .-'()".contains(c));
-        if label_like && (rest.is_empty() || rest.starts_with(char::is_whitespace)) {
+        if is_label(label) && (rest.is_empty() || rest.starts_with(char::is_whitespace)) {
             return (Some(label), rest.trim_start());
         }
     }
     (None, s)
+}
+
+/// Up to four words of letters (and `.-'()`): a speaker, not the start of a sentence with a colon in it.
+fn is_label(label: &str) -> bool {
+    label.split_whitespace().count() <= 4 && label.chars().all(|c| c.is_alphabetic() || " .-'()".contains(c))
+}
+
+/// `14:02` or `14:02:11`.
+fn is_clock(s: &str) -> bool {
+    s.len() >= 4 && s.contains(':') && s.chars().all(|c| c.is_ascii_digit() || c == ':')
 }
 
 /// Speaker labels the chat lane gives staff and bots (`Agent:`, `Agent (Sam):`, `Bot:`, …), in the languages of
@@ -530,6 +547,16 @@ mod tests {
         assert_eq!(split_label("Error 500: gateway"), (None, "Error 500: gateway"));
         assert_eq!(split_label("see https://x.example/a"), (None, "see https://x.example/a"));
         assert_eq!(split_label("[09:14] Agent (Sam): hi"), (Some("Agent (Sam)"), "hi"));
+        // The chat lane's folded turns.
+        assert_eq!(split_label("Agent Maria (10:03): which card?"), (Some("Agent Maria"), "which card?"));
+        assert_eq!(split_label("Visitor (10:02): charged twice"), (Some("Visitor"), "charged twice"));
+        assert_eq!(split_label("Meeting (10:30): moved"), (Some("Meeting"), "moved"));
+        assert_eq!(split_label("Call me at (10:30): ok"), (Some("Call me at"), "ok"));
+        assert_eq!(split_label("Invoice 2291 (10:30): ok"), (None, "Invoice 2291 (10:30): ok"));
+        assert_eq!(
+            matching_text_plain("Visitor (10:02): card charged twice\nAgent Maria (10:03): which card?\nBot (10:04): bye"),
+            "card charged twice"
+        );
     }
 
     #[test]
