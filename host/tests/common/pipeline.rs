@@ -30,7 +30,7 @@ impl Pipeline {
     pub fn start(name: &str, variables: &[(&str, &str)]) -> Pipeline {
         let moto = Moto::from_env();
         let wasm = target_dir().join("wasm32-wasip2/release");
-        for component in ["email.wasm", "read.wasm"] {
+        for component in ["email.wasm", "read.wasm", "chat.wasm"] {
             assert!(wasm.join(component).is_file(), "{component} is missing: scripts/test builds it");
         }
         let raw_queue = sqs_tool(&["create", &unique_queue(&format!("{name}-raw")), "3"]);
