@@ -145,3 +145,18 @@ pub fn get(url: &str) -> Reply {
     Reply { status: response.status().as_u16(), body: response.body_mut().read_to_string().unwrap() }
 }
 pub mod pipeline;
+
+/// POSTs `body` with `headers`; any status is an answer, not an error.
+pub fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let mut request = agent.post(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.send(body).unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    Reply { status: response.status().as_u16(), body: response.body_mut().read_to_string().unwrap() }
+}
