@@ -120,7 +120,9 @@ impl<T: Transport, R: Runtime, K: Kv> EmailLane<'_, T, R, K> {
         if mail.strip.may_have_cut_reply {
             ticket.flags.push(TicketFlag::ReplyMayBeCut);
         }
-        self.keep(Intake::new(ticket).with_raw_body(mail.raw_body)).await
+        let mut intake = Intake::new(ticket).with_raw_body(mail.raw_body);
+        intake.participants = mail.participants;
+        self.keep(intake).await
     }
 
     /// A mail that cannot become a normal ticket still becomes one, flagged `unparseable`, from its headers —

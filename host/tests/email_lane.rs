@@ -37,6 +37,14 @@ fn raw_mail_in_s3_becomes_one_clean_read_ticket_and_replies_and_auto_replies_mak
     // another object) is a repeat.
     p.put("inbound/0002", "reply.eml");
     p.wait_for_log(&format!("[email] s3://{}/inbound/0002 -> appended to {id}", p.bucket));
+    // Someone Cc'd on the first mail answers: the same ticket. Someone who never was on it: a new, linked ticket.
+    p.put("inbound/0006", "colleague-reply.eml");
+    p.wait_for_log(&format!("[email] s3://{}/inbound/0006 -> appended to {id}", p.bucket));
+    p.put("inbound/0007", "stranger-reply.eml");
+    p.wait_for_log(&format!("[email] s3://{}/inbound/0007 -> created ", p.bucket));
+    let stranger = p.take(&p.read_queue, 1, 20);
+    assert_eq!(stranger.len(), 1, "{}", p.host.output());
+    assert_eq!(stranger[0]["ticket"]["customer"]["email"], "lee.park@elsewhere.example");
     p.put("inbound/0003", "autoreply.eml");
     p.wait_for_log(&format!("[email] s3://{}/inbound/0003 -> suppressed (", p.bucket));
     p.put("inbound/0004", "new.eml");
@@ -57,7 +65,9 @@ fn raw_mail_in_s3_becomes_one_clean_read_ticket_and_replies_and_auto_replies_mak
     assert_eq!(sqs_tool(&["depth", &p.ticket_queue]), "0 0", "the read component took the ticket");
     let log = p.host.output();
     assert!(!log.contains(Moto::from_env().credentials.secret_access_key.expose()), "a secret reached the log");
-    assert!(!log.contains("dana.whitfield"), "the log names no customer");
+    for address in ["dana.whitfield", "sam.ortiz", "lee.park"] {
+        assert!(!log.contains(address), "the log names no customer");
+    }
 }
 
 #[test]

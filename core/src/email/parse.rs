@@ -72,6 +72,8 @@ pub struct ParsedEmail {
     /// RFC 3339, when the Date header parses.
     pub date: Option<String>,
     pub loop_guard: LoopGuard,
+    /// Everyone on To and Cc with a usable address, lower-cased: they may reply into the ticket later.
+    pub participants: Vec<String>,
 }
 
 /// Local parts that say "do not answer me".
@@ -197,6 +199,15 @@ pub fn parse(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, EmailError> {
     let from_address = from.as_ref().and_then(|m| m.address.as_deref());
     let guard = loop_guard::judge(&GuardInput { headers, from: from_address, report_type });
 
+    let mut participants: Vec<String> = Vec::new();
+    for list in [root.to(), root.cc()].into_iter().flatten() {
+        for address in list.mailboxes().filter_map(|m| m.address()).filter_map(usable_address) {
+            if !participants.contains(&address) {
+                participants.push(address);
+            }
+        }
+    }
+
     Ok(ParsedEmail {
         sender,
         from,
@@ -210,6 +221,7 @@ pub fn parse(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, EmailError> {
         references: root.references().map(|l| l.iter().map(str::to_owned).collect()).unwrap_or_default(),
         date: root.date().filter(|d| d.is_valid()).map(|d| d.to_rfc3339()),
         loop_guard: guard,
+        participants,
     })
 }
 

@@ -56,6 +56,8 @@ pub struct EmailDraft {
     /// The Date header, RFC 3339.
     pub date: Option<String>,
     pub reply_to: Option<String>,
+    /// To and Cc addresses (see [`ParsedEmail::participants`]).
+    pub participants: Vec<String>,
 }
 
 /// Raw message bytes → a ticket draft or the reason there is none.
@@ -100,6 +102,7 @@ pub fn draft_from_parsed(parsed: ParsedEmail, raw: &[u8]) -> Result<EmailDraft, 
         attachments: parsed.attachments,
         date: parsed.date,
         reply_to: parsed.reply_to.and_then(|m| m.address),
+        participants: parsed.participants,
     })
 }
 
