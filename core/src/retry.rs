@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use crate::transport::Runtime;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Total attempts, including the first. 1 means no retry.
@@ -28,6 +30,47 @@ impl RetryPolicy {
             return Duration::ZERO;
         }
         Duration::from_nanos(random % (ceiling + 1))
+    }
+}
+
+/// How [`retrying`] gave up.
+#[derive(Debug)]
+pub enum GaveUp<E> {
+    /// An error retrying cannot help with; returned at once.
+    Permanent(E),
+    /// Every attempt failed with an error worth retrying; `last` is the final one.
+    Exhausted { attempts: u32, last: E },
+}
+
+impl<E> GaveUp<E> {
+    /// One error type for the caller: the permanent error as it was, or `exhausted(attempts, last)`.
+    pub fn into_error(self, exhausted: impl FnOnce(u32, E) -> E) -> E {
+        match self {
+            GaveUp::Permanent(e) => e,
+            GaveUp::Exhausted { attempts, last } => exhausted(attempts, last),
+        }
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails with an error `is_retryable` refuses, or `policy.max_attempts` are
+/// spent, sleeping [`RetryPolicy::delay_before_retry`] between tries. The one retry loop of the AWS clients.
+pub async fn retrying<T, E, R: Runtime>(
+    policy: &RetryPolicy,
+    runtime: &R,
+    is_retryable: impl Fn(&E) -> bool,
+    mut attempt: impl AsyncFnMut() -> Result<T, E>,
+) -> Result<T, GaveUp<E>> {
+    let attempts = policy.max_attempts.max(1);
+    let mut tried = 1;
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(e) if !is_retryable(&e) => return Err(GaveUp::Permanent(e)),
+            Err(e) if tried >= attempts => return Err(GaveUp::Exhausted { attempts, last: e }),
+            Err(_) => {}
+        }
+        runtime.sleep(policy.delay_before_retry(tried, runtime.random_u64())).await;
+        tried += 1;
     }
 }
 

@@ -13,7 +13,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::aws_error::{self, AwsError};
 use crate::credentials::Credentials;
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryPolicy, retrying};
 use crate::sigv4::{self, SignOptions};
 use crate::transport::{Runtime, Transport, TransportError};
 
@@ -122,29 +122,23 @@ impl<T: Transport, R: Runtime> S3Client<T, R> {
 
     async fn fetch(&self, bucket: &str, key: &str, prefix: Option<u64>) -> Result<http::Response<Vec<u8>>, S3Error> {
         let url = self.config.object_url(bucket, key);
-        let attempts = self.config.retry.max_attempts.max(1);
-        let mut last = None;
-        for attempt in 1..=attempts {
-            if attempt > 1 {
-                self.runtime.sleep(self.config.retry.delay_before_retry(attempt - 1, self.runtime.random_u64())).await;
-            }
+        let answer = retrying(&self.config.retry, &self.runtime, S3Error::is_retryable, async || {
             let request = self.signed_get(&url, prefix, self.runtime.now())?;
-            let error = match self.transport.send(request).await {
-                Ok(response) if response.status().is_success() => return Ok(response),
+            match self.transport.send(request).await {
+                Ok(response) if response.status().is_success() => Ok(response),
                 Ok(response) if response.status().as_u16() == 404 => {
-                    return Err(S3Error::NotFound { bucket: bucket.to_owned(), key: key.to_owned() });
+                    Err(S3Error::NotFound { bucket: bucket.to_owned(), key: key.to_owned() })
                 }
                 Ok(response) => {
-                    S3Error::Service(aws_error::parse(response.status().as_u16(), response.headers(), response.body()))
+                    Err(S3Error::Service(aws_error::parse(response.status().as_u16(), response.headers(), response.body())))
                 }
-                Err(e) => S3Error::Transport(e),
-            };
-            if !error.is_retryable() {
-                return Err(error);
+                Err(e) => Err(S3Error::Transport(e)),
             }
-            last = Some(error);
-        }
-        Err(S3Error::RetriesExhausted { attempts, last: Box::new(last.expect("at least one attempt ran")) })
+        })
+        .await;
+        answer.map_err(|gave_up| {
+            gave_up.into_error(|attempts, last| S3Error::RetriesExhausted { attempts, last: Box::new(last) })
+        })
     }
 
     fn checked_body(&self, response: http::Response<Vec<u8>>) -> Result<Vec<u8>, S3Error> {

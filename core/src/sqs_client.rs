@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::aws_error::{self, AwsError};
 use crate::credentials::Credentials;
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryPolicy, retrying};
 use crate::sigv4::{self, SignOptions};
 use crate::ticket::Ticket;
 use crate::transport::{Runtime, Transport, TransportError};
@@ -270,29 +270,21 @@ impl<T: Transport, R: Runtime> SqsClient<T, R> {
     /// One JSON 1.0 action with retries; returns the parsed answer body.
     async fn call(&self, action: &str, body: &Value) -> Result<Value, SqsError> {
         let payload = serde_json::to_vec(body).expect("a serde_json Value always serialises");
-        let attempts = self.config.retry.max_attempts.max(1);
-        let mut last: Option<SqsError> = None;
-        for attempt in 1..=attempts {
-            if attempt > 1 {
-                self.runtime.sleep(self.config.retry.delay_before_retry(attempt - 1, self.runtime.random_u64())).await;
-            }
+        let answer = retrying(&self.config.retry, &self.runtime, SqsError::is_retryable, async || {
             let request = self.signed_request(action, payload.clone(), self.runtime.now())?;
-            let error = match self.transport.send(request).await {
-                Ok(response) if response.status().is_success() => {
-                    return serde_json::from_slice(response.body())
-                        .map_err(|e| SqsError::UnexpectedResponse(format!("{action}: {e}")));
-                }
+            match self.transport.send(request).await {
+                Ok(response) if response.status().is_success() => serde_json::from_slice(response.body())
+                    .map_err(|e| SqsError::UnexpectedResponse(format!("{action}: {e}"))),
                 Ok(response) => {
-                    SqsError::Service(aws_error::parse(response.status().as_u16(), response.headers(), response.body()))
+                    Err(SqsError::Service(aws_error::parse(response.status().as_u16(), response.headers(), response.body())))
                 }
-                Err(e) => SqsError::Transport(e),
-            };
-            if !error.is_retryable() {
-                return Err(error);
+                Err(e) => Err(SqsError::Transport(e)),
             }
-            last = Some(error);
-        }
-        Err(SqsError::RetriesExhausted { attempts, last: Box::new(last.expect("at least one attempt ran")) })
+        })
+        .await;
+        answer.map_err(|gave_up| {
+            gave_up.into_error(|attempts, last| SqsError::RetriesExhausted { attempts, last: Box::new(last) })
+        })
     }
 
     fn signed_request(&self, action: &str, payload: Vec<u8>, now: SystemTime) -> Result<http::Request<Vec<u8>>, SqsError> {
