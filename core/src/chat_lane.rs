@@ -81,8 +81,7 @@ impl<T: Transport, R: Runtime, K: Kv> ChatLane<'_, T, R, K> {
             Folded::Draft(draft) => *draft,
             Folded::Resolved => return Ok(ChatOutcome::Resolved),
         };
-        let random = (u128::from(self.runtime.random_u64()) << 64) | u128::from(self.runtime.random_u64());
-        let mut ticket = draft.into_ticket(self.runtime.now(), random, &self.config.limits)?;
+        let mut ticket = draft.into_ticket(self.runtime.now(), self.runtime.random_u128(), &self.config.limits)?;
         if ticket.customer.email.is_none() {
             ticket.flags.push(TicketFlag::Anonymous);
         }

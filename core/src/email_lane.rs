@@ -113,7 +113,7 @@ impl<T: Transport, R: Runtime, K: Kv> EmailLane<'_, T, R, K> {
             draft.body.push_str("\n\n");
             draft.body.push_str(&attachment_list(&mail.attachments));
         }
-        let mut ticket = match draft.into_ticket(self.runtime.now(), self.random_u128(), &self.config.limits) {
+        let mut ticket = match draft.into_ticket(self.runtime.now(), self.runtime.random_u128(), &self.config.limits) {
             Ok(ticket) => ticket,
             Err(e) => return self.salvaged(&raw, &format!("ticket field refused: {e}"), object).await,
         };
@@ -143,7 +143,7 @@ impl<T: Transport, R: Runtime, K: Kv> EmailLane<'_, T, R, K> {
             transcript_id: None,
             idempotency_key: found.message_id.unwrap_or_else(|| format!("s3:{}/{}", object.bucket, object.key)),
         };
-        let mut ticket = match draft.into_ticket(self.runtime.now(), self.random_u128(), &self.config.limits) {
+        let mut ticket = match draft.into_ticket(self.runtime.now(), self.runtime.random_u128(), &self.config.limits) {
             Ok(ticket) => ticket,
             Err(e) => return Ok(MailOutcome::Refused { reason: format!("{why}; salvaged fields refused: {e}") }),
         };
@@ -163,10 +163,6 @@ impl<T: Transport, R: Runtime, K: Kv> EmailLane<'_, T, R, K> {
             Kept::Repeat { ticket_id } => MailOutcome::Repeat { ticket_id },
         })
     }
-
-    fn random_u128(&self) -> u128 {
-        (u128::from(self.runtime.random_u64()) << 64) | u128::from(self.runtime.random_u64())
-    }
 }
 
 /// A missing object is done (refused: S3 is strongly consistent, so it was deleted); the rest is weather or
@@ -174,8 +170,7 @@ impl<T: Transport, R: Runtime, K: Kv> EmailLane<'_, T, R, K> {
 fn s3_failure(e: S3Error) -> Result<MailOutcome, LaneError> {
     match e {
         S3Error::NotFound { .. } => Ok(MailOutcome::Refused { reason: e.to_string() }),
-        e if e.is_retryable() => Err(LaneError::Retry(format!("S3: {e}"))),
-        e => Err(LaneError::Permanent(format!("S3: {e}"))),
+        e => Err(LaneError::classify(e.is_retryable(), "S3", e)),
     }
 }
 

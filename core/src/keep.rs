@@ -56,13 +56,9 @@ pub async fn keep<T: Transport, R: Runtime, K: Kv>(
 }
 
 pub fn store_error(e: StoreError) -> LaneError {
-    if e.is_retryable() { LaneError::Retry(format!("store: {e}")) } else { LaneError::Permanent(format!("store: {e}")) }
+    LaneError::classify(e.is_retryable(), "store", e)
 }
 
 pub fn sqs_error(e: SqsError) -> LaneError {
-    if e.is_retryable() {
-        LaneError::Retry(format!("ticket queue: {e}"))
-    } else {
-        LaneError::Permanent(format!("ticket queue: {e}"))
-    }
+    LaneError::classify(e.is_retryable(), "ticket queue", e)
 }

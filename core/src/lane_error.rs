@@ -11,3 +11,12 @@ pub enum LaneError {
     #[error("cannot be handled as sent: {0}")]
     Permanent(String),
 }
+
+impl LaneError {
+    /// `"<what>: <error>"`, as [`LaneError::Retry`] when the failing dependency said retrying can help, else
+    /// [`LaneError::Permanent`].
+    pub fn classify(retryable: bool, what: &str, error: impl std::fmt::Display) -> Self {
+        let message = format!("{what}: {error}");
+        if retryable { LaneError::Retry(message) } else { LaneError::Permanent(message) }
+    }
+}

@@ -52,6 +52,11 @@ pub trait Runtime {
     /// Uniformly random bits (ids, jitter). Need not be cryptographic.
     fn random_u64(&self) -> u64;
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
+
+    /// Two draws of [`Runtime::random_u64`]: the randomness a ticket id takes.
+    fn random_u128(&self) -> u128 {
+        (u128::from(self.random_u64()) << 64) | u128::from(self.random_u64())
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &T {

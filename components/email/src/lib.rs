@@ -15,7 +15,7 @@ spin_sdk::wit_bindgen::generate!({
 });
 
 use tr_core::email::DEFAULT_MAX_BYTES;
-use tr_core::email_lane::{EmailLane, EmailLaneConfig, LaneError, LaneVerdict, MailOutcome};
+use tr_core::email_lane::{EmailLane, EmailLaneConfig, LaneVerdict, MailOutcome};
 use tr_core::s3_client::{S3Client, S3Config};
 use tr_core::store::{Store, StoreConfig};
 use tr_core::{Limits, SqsClient, SqsConfig};
@@ -68,14 +68,9 @@ async fn run(body: &str) -> Result<LaneVerdict, GuestFailure> {
 
     let s3 = S3Client::new(s3, SpinTransport, SpinRuntime);
     let sqs = SqsClient::new(sqs, SpinTransport, SpinRuntime);
-    let store = Store::new(SpinKv::open("default").await.map_err(kv_failure)?, StoreConfig::default());
+    let store = Store::new(SpinKv::open("default").await?, StoreConfig::default());
     let lane = EmailLane { s3: &s3, sqs: &sqs, store: &store, runtime: &SpinRuntime, config: &config };
     Ok(lane.handle_message(body).await?)
-}
-
-/// A store that cannot open may come back (`Other`, full); a denied or missing one is configuration.
-fn kv_failure(e: tr_core::store::KvError) -> GuestFailure {
-    if e.is_retryable() { GuestFailure::Lane(LaneError::Retry(format!("key-value store: {e}"))) } else { GuestFailure::Kv(e) }
 }
 
 fn describe(outcome: &MailOutcome) -> String {

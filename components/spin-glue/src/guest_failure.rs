@@ -15,10 +15,18 @@ pub enum GuestFailure {
     Lane(#[from] LaneError),
     #[error("configuration: {0}")]
     Config(#[from] VarError),
+    /// A store that is missing or denied: configuration, not weather.
     #[error("key-value store: {0}")]
-    Kv(#[from] KvError),
+    Kv(KvError),
     #[error("{0}")]
     Other(String),
+}
+
+/// A store that may come back (full, a backend hiccup) is retry-later; a missing or denied one is configuration.
+impl From<KvError> for GuestFailure {
+    fn from(e: KvError) -> Self {
+        if e.is_retryable() { GuestFailure::Lane(LaneError::classify(true, "key-value store", e)) } else { GuestFailure::Kv(e) }
+    }
 }
 
 /// What to answer the trigger.

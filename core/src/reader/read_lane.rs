@@ -13,6 +13,7 @@ use super::answer::Usage;
 use super::model_client::{ModelClient, ModelError};
 use super::offline::read_offline;
 use super::rules_sheet::{RulesSheet, UNSURE};
+use crate::keep::store_error;
 use crate::lane_error::LaneError;
 use crate::sqs_client::SqsClient;
 use crate::store::{Kv, Store};
@@ -65,9 +66,6 @@ pub struct ReadLane<'a, T, R, K> {
 impl<T: Transport, R: Runtime, K: Kv> ReadLane<'_, T, R, K> {
     pub async fn handle_message(&self, body: &str) -> Result<ReadOutcome, LaneError> {
         let mut ticket = wire::decode(body).map_err(|e| LaneError::Permanent(format!("not a ticket: {e}")))?;
-        let store_error = |e: crate::store::StoreError| {
-            if e.is_retryable() { LaneError::Retry(format!("store: {e}")) } else { LaneError::Permanent(format!("store: {e}")) }
-        };
         if self.store.reading_of(&ticket.id).await.map_err(store_error)?.is_some() {
             return Ok(ReadOutcome::AlreadyRead { ticket_id: ticket.id });
         }
@@ -82,9 +80,10 @@ impl<T: Transport, R: Runtime, K: Kv> ReadLane<'_, T, R, K> {
                     ticket.flags.push(*flag);
                 }
             }
-            self.sqs.send_ticket(url, &ticket).await.map_err(|e| {
-                if e.is_retryable() { LaneError::Retry(format!("read-tickets queue: {e}")) } else { LaneError::Permanent(format!("read-tickets queue: {e}")) }
-            })?;
+            self.sqs
+                .send_ticket(url, &ticket)
+                .await
+                .map_err(|e| LaneError::classify(e.is_retryable(), "read-tickets queue", e))?;
         }
         Ok(ReadOutcome::Read { ticket_id: ticket.id, reading, flags, by, calls, usage, stored, error })
     }
@@ -123,5 +122,5 @@ fn unsure() -> Reading {
 }
 
 fn model_error(e: ModelError) -> LaneError {
-    if e.is_retryable() { LaneError::Retry(format!("model: {e}")) } else { LaneError::Permanent(format!("model: {e}")) }
+    LaneError::classify(e.is_retryable(), "model", e)
 }
