@@ -12,6 +12,9 @@
 //! - [`chat`]: the chat lane: generic transcript (and its JSON Schema), vendor adapters (Tawk.to, Chatwoot),
 //!   webhook signatures, folding a conversation into one ticket draft.
 //! - [`chat_lane`]: the chat lane minus its trigger: transcript → ticket → store → queue.
+//! - [`form`]: the form lane's fields (urlencoded and JSON), origin allow-list and CORS, site key, honeypot and
+//!   fill time, per-address rate limit, and the HTML page a plain form post gets.
+//! - [`form_lane`]: the form lane minus its trigger: submission → ticket → store → queue.
 //! - [`email_lane`]: the email lane minus its trigger: S3 event → S3 GetObject → ticket → store → queue.
 //! - [`s3_event`]: S3 event notifications (direct or SNS-wrapped, test events, URL-encoded keys).
 //! - [`s3_client`]: S3 GetObject, SigV4-signed, path-style or virtual-hosted, under a size cap.
@@ -34,6 +37,8 @@ pub mod chat_lane;
 pub mod credentials;
 pub mod email;
 pub mod email_lane;
+pub mod form;
+pub mod form_lane;
 pub mod http_answer;
 pub mod keep;
 pub mod lane_error;

@@ -5,6 +5,7 @@
 //! - `tr/m/{lane}/{h(idempotency key)}`: one message (its bodies, its ticket, why it is there). It is the
 //!   idempotency index and, for email, whose idempotency key is the Message-ID, the thread index too.
 //! - `tr/c/{h(match address)}`: a customer's recent tickets with their text fingerprints.
+//! - `tr/r/form/{h(client address)}`: the form lane's rate-limit window for one client address.
 //!
 //! `h` is the first 128 bits of SHA-256, in hex. Hashing keeps every key short and of one alphabet whatever the
 //! input (idempotency keys run to 512 characters, Message-IDs to 998), and keeps addresses out of key listings.
@@ -32,6 +33,11 @@ pub fn thread(message_id: &str) -> String {
 
 pub fn customer(match_address: &str) -> String {
     format!("tr/c/{}", digest(match_address))
+}
+
+/// The form's rate-limit window for one client address (hashed: addresses stay out of key listings).
+pub fn form_rate(client_ip: &str) -> String {
+    format!("tr/r/form/{}", digest(client_ip))
 }
 
 /// Whether a string is a ticket id this store made (a ULID), before it goes into a key: a ticket reference comes

@@ -1,0 +1,25 @@
+//! The web form lane minus its trigger: what a "Contact support" form posts, and the guards a public endpoint on
+//! other sites' pages needs before any of it becomes a ticket.
+//!
+//! | file | job |
+//! |---|---|
+//! | [`submission`] | the posted fields, decoded alike from a plain HTML form (urlencoded) and the embed (JSON) |
+//! | [`origin`] | the origin allow-list and the CORS headers an allowed page gets |
+//! | [`junk`] | site key (constant time), honeypot and minimum fill time |
+//! | [`rate_limit`] | a per-client-address fixed window on the key-value store |
+//! | [`html_page`] | the small accessible page a plain form post gets instead of JSON |
+//!
+//! Key decision: the order of checks is cheapest-and-most-telling first — origin, content type, size, rate limit,
+//! decode, site key, then the bot checks — so a refused request costs at most two key-value operations and never
+//! reaches the store. [`crate::form_lane`] takes an accepted submission through the store to the ticket queue.
+
+pub mod html_page;
+pub mod junk;
+pub mod origin;
+pub mod rate_limit;
+pub mod submission;
+
+pub use junk::{BotVerdict, bot_verdict, check_site_key};
+pub use origin::AllowedOrigins;
+pub use rate_limit::{RateLimit, RateLimiter};
+pub use submission::{Encoding, FormSubmission, decode};
