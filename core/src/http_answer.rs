@@ -55,7 +55,12 @@ pub fn check_method(method: &str, allowed: &[&str]) -> Result<(), ApiError> {
     if allowed.iter().any(|m| m.eq_ignore_ascii_case(method)) {
         return Ok(());
     }
-    Err(ApiError::new(405, "method_not_allowed", format!("{method} is not allowed here; use {}", allowed.join(" or "))))
+    Err(method_not_allowed(method, allowed))
+}
+
+/// The 405 for `method`, naming the ones the endpoint takes.
+pub fn method_not_allowed(method: &str, allowed: &[&str]) -> ApiError {
+    ApiError::new(405, "method_not_allowed", format!("{method} is not allowed here; use {}", allowed.join(" or ")))
 }
 
 /// 415 unless the media type (parameters such as `charset` ignored) is one of `allowed`.

@@ -88,7 +88,11 @@ impl Drop for RunningHost {
 
 pub fn host_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tr-intake"));
-    cmd.arg("up").arg("-f").arg(dir.join("spin.toml")).args(["--listen", "127.0.0.1:0"]).args(args);
+    cmd.arg("up").arg("-f").arg(dir.join("spin.toml"));
+    if !args.contains(&"--listen") {
+        cmd.args(["--listen", "127.0.0.1:0"]);
+    }
+    cmd.args(args);
     cmd.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE");
     for (k, v) in env {
         cmd.env(k, v);
@@ -133,6 +137,18 @@ pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunningHost {
 pub struct Reply {
     pub status: u16,
     pub body: String,
+    pub headers: http::HeaderMap,
+}
+
+impl Reply {
+    fn from(mut response: http::Response<ureq::Body>) -> Self {
+        let body = response.body_mut().read_to_string().unwrap();
+        Reply { status: response.status().as_u16(), body, headers: response.headers().clone() }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
 }
 
 pub fn get(url: &str) -> Reply {
@@ -141,8 +157,7 @@ pub fn get(url: &str) -> Reply {
         .timeout_global(Some(Duration::from_secs(60)))
         .build()
         .into();
-    let mut response = agent.get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    Reply { status: response.status().as_u16(), body: response.body_mut().read_to_string().unwrap() }
+    Reply::from(agent.get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}")))
 }
 pub mod pipeline;
 
@@ -157,6 +172,5 @@ pub fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let mut response = request.send(body).unwrap_or_else(|e| panic!("POST {url}: {e}"));
-    Reply { status: response.status().as_u16(), body: response.body_mut().read_to_string().unwrap() }
+    Reply::from(request.send(body).unwrap_or_else(|e| panic!("POST {url}: {e}")))
 }

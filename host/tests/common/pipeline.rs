@@ -19,6 +19,8 @@ pub fn repo() -> PathBuf {
 
 pub struct Pipeline {
     pub host: RunningHost,
+    /// The environment the host was started with (credentials, endpoints, `SPIN_VARIABLE_*`).
+    env: Vec<(String, String)>,
     pub bucket: String,
     pub raw_queue: String,
     pub ticket_queue: String,
@@ -30,7 +32,7 @@ impl Pipeline {
     pub fn start(name: &str, variables: &[(&str, &str)]) -> Pipeline {
         let moto = Moto::from_env();
         let wasm = target_dir().join("wasm32-wasip2/release");
-        for component in ["email.wasm", "read.wasm", "chat.wasm"] {
+        for component in ["email.wasm", "read.wasm", "chat.wasm", "form.wasm"] {
             assert!(wasm.join(component).is_file(), "{component} is missing: scripts/test builds it");
         }
         let raw_queue = sqs_tool(&["create", &unique_queue(&format!("{name}-raw")), "3"]);
@@ -71,12 +73,24 @@ impl Pipeline {
             ("SPIN_VARIABLE_TICKET_QUEUE_URL".into(), ticket_queue.clone()),
             ("SPIN_VARIABLE_READ_QUEUE_URL".into(), read_queue.clone()),
         ];
-        for (k, v) in variables {
-            env.push((format!("SPIN_VARIABLE_{}", k.to_uppercase()), (*v).to_owned()));
-        }
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let host = start(&dir, &[], &env);
-        Pipeline { host, bucket, raw_queue, ticket_queue, read_queue }
+        with_variables(&mut env, variables);
+        let host = start(&dir, &[], &as_pairs(&env));
+        Pipeline { host, env, bucket, raw_queue, ticket_queue, read_queue }
+    }
+
+    /// Stops the host and starts it again on the same state folder (key-value store included), with `variables`
+    /// overriding the ones it had; `listen` keeps the same address when given (e.g. `self.host.base`'s).
+    pub fn restart(&mut self, variables: &[(&str, &str)], listen: Option<&str>) {
+        self.stop();
+        with_variables(&mut self.env, variables);
+        let args: Vec<&str> = listen.map(|l| vec!["--listen", l]).unwrap_or_default();
+        self.host = start(&self.host.dir.clone(), &args, &as_pairs(&self.env));
+    }
+
+    /// Kills the host (the state folder stays); `restart` brings it back.
+    pub fn stop(&mut self) {
+        let _ = self.host.child.kill();
+        let _ = self.host.child.wait();
     }
 
     /// Writes raw mail into the bucket, as SES inbound does.
@@ -110,4 +124,17 @@ impl Pipeline {
         let record: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         record["ticket"].clone()
     }
+}
+
+/// Sets `SPIN_VARIABLE_<NAME>` for each variable, replacing an earlier value.
+fn with_variables(env: &mut Vec<(String, String)>, variables: &[(&str, &str)]) {
+    for (k, v) in variables {
+        let key = format!("SPIN_VARIABLE_{}", k.to_uppercase());
+        env.retain(|(existing, _)| *existing != key);
+        env.push((key, (*v).to_owned()));
+    }
+}
+
+fn as_pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }

@@ -1,0 +1,158 @@
+//! One submission, through the guards in order, into the form lane.
+//!
+//! The order is cheapest-and-most-telling first: origin (403), content type (415), declared then actual size
+//! (413), the per-address rate limit (429, `Retry-After`), decoding (400), site key (401), the bot checks (a
+//! normal-looking 202, nothing made), then the lane (422 naming the field; 503 with `Retry-After` when the store
+//! or queue is down — a retry with the same nonce completes the same ticket). Every answer after the origin check
+//! carries CORS headers, so the embed can read the error and show it.
+
+use std::time::Duration;
+
+use serde_json::json;
+use spin_sdk::http::Request;
+use spin_sdk::http::body::IncomingBodyExt;
+use tr_core::form::origin::cors_headers;
+use tr_core::form::rate_limit::RateDecision;
+use tr_core::form::{BotVerdict, Encoding, RateLimit, RateLimiter, bot_verdict, check_site_key, decode, html_page};
+use tr_core::form_lane::{FormLane, FormLaneConfig, FormLaneError};
+use tr_core::http_answer::{ApiError, check_size};
+use tr_core::keep::Kept;
+use tr_core::lane_error::LaneError;
+use tr_core::store::{Store, StoreConfig};
+use tr_core::{Limits, Runtime, Secret, SqsClient, SqsConfig};
+use tr_spin_glue::{SpinKv, SpinRuntime, SpinTransport, aws_credentials, optional, required};
+
+use crate::reply::{Audience, Reply};
+
+/// A support message is a few KB; 64 KB leaves room for a long one and nothing for abuse.
+const MAX_BODY: usize = 64 * 1024;
+const RETRY_AFTER_SECONDS: u32 = 15;
+const DEFAULT_MIN_FILL: Duration = Duration::from_secs(3);
+
+pub async fn submit(req: Request) -> Reply {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let audience = Audience::from_accept(header("accept").as_deref());
+    let back = header("referer");
+    let origin = match crate::origins().await.and_then(|o| o.check(header("origin").as_deref())) {
+        Ok(origin) => origin,
+        Err(e) => {
+            println!("[form] refused {} {}: {}", e.status, e.code, e.message);
+            return Reply::error(&e, audience, back.as_deref());
+        }
+    };
+    let cors = cors_headers(&origin, false);
+    let (client, content_type, declared) = (header("spin-client-addr"), header("content-type"), header("content-length"));
+    let reply = match accept(req, client.as_deref(), content_type.as_deref(), declared.as_deref()).await {
+        Ok(Accepted::Ticket { kept, page }) => received(audience, Some(kept), page.as_deref().or(back.as_deref())),
+        Ok(Accepted::Bot(verdict)) => {
+            println!("[form] dropped from {}: {verdict:?} (answered 202, nothing made)", client.as_deref().unwrap_or("?"));
+            received(audience, None, back.as_deref())
+        }
+        Err(e) => {
+            println!("[form] refused {} {}: {}", e.status, e.code, e.message);
+            Reply::error(&e, audience, back.as_deref())
+        }
+    };
+    reply.with_headers(cors)
+}
+
+enum Accepted {
+    Ticket { kept: Kept, page: Option<String> },
+    Bot(BotVerdict),
+}
+
+async fn accept(req: Request, client: Option<&str>, content_type: Option<&str>, declared: Option<&str>) -> Result<Accepted, ApiError> {
+    let encoding = Encoding::from_content_type(content_type).ok_or_else(|| {
+        let got = content_type.map(|c| format!("`{c}`")).unwrap_or_else(|| "no content type".into());
+        ApiError::new(415, "unsupported_media_type", format!("{got}; send application/x-www-form-urlencoded or application/json"))
+    })?;
+    if let Some(declared) = declared.and_then(|v| v.parse::<usize>().ok()) {
+        check_size(declared, MAX_BODY)?;
+    }
+    let kv = SpinKv::open("default").await.map_err(|e| ApiError::retry_later(format!("key-value store: {e}"), RETRY_AFTER_SECONDS))?;
+    rate_limit(&kv, client).await?;
+
+    let body = req.into_body().bytes().await.map_err(|e| ApiError::bad_request(format!("the body could not be read: {e:?}")))?;
+    check_size(body.len(), MAX_BODY)?;
+    let form = decode(encoding, &body).map_err(|e| {
+        let error = ApiError::bad_request(e.message);
+        match e.field {
+            Some(field) => error.at(field),
+            None => error,
+        }
+    })?;
+    let site_key = optional("form_site_key").await.ok_or_else(|| not_configured("variable `form_site_key` is not set"))?;
+    check_site_key(form.site_key.as_deref(), &Secret::new(site_key))?;
+    let min_fill = match optional("form_min_fill_seconds").await {
+        Some(s) => Duration::from_secs(s.parse().map_err(|_| not_configured("form_min_fill_seconds is not a whole number"))?),
+        None => DEFAULT_MIN_FILL,
+    };
+    match bot_verdict(&form, min_fill) {
+        BotVerdict::Person => {}
+        verdict => return Ok(Accepted::Bot(verdict)),
+    }
+
+    let config = FormLaneConfig {
+        ticket_queue_url: required("ticket_queue_url").await.map_err(|e| not_configured(&e.to_string()))?,
+        append_queue_url: optional("append_queue_url").await,
+        limits: Limits::default(),
+    };
+    let region = optional("aws_region").await.unwrap_or_else(|| "us-east-1".to_owned());
+    let mut sqs = SqsConfig::new(region, aws_credentials().await.map_err(|e| not_configured(&e.to_string()))?);
+    sqs.endpoint = optional("sqs_endpoint").await;
+    let sqs = SqsClient::new(sqs, SpinTransport, SpinRuntime);
+    let store = Store::new(kv, StoreConfig::default());
+    let lane = FormLane { sqs: &sqs, store: &store, runtime: &SpinRuntime, config: &config };
+    let kept = lane.handle(&form).await.map_err(|e| match e {
+        FormLaneError::Field { field, message } => ApiError::unprocessable(message).at(field),
+        FormLaneError::Lane(LaneError::Retry(why)) => ApiError::retry_later(why, RETRY_AFTER_SECONDS),
+        FormLaneError::Lane(LaneError::Permanent(why)) => ApiError::new(500, "internal", why),
+    })?;
+    Ok(Accepted::Ticket { kept, page: form.page_url.clone().or(form.referrer.clone()) })
+}
+
+/// 429 with `Retry-After` over the limit. A store that cannot count is not a reason to turn a customer away:
+/// the post goes on (the store itself will answer 503 if it is really down).
+async fn rate_limit(kv: &SpinKv, client: Option<&str>) -> Result<(), ApiError> {
+    let limit = match optional("form_rate_limit").await {
+        Some(s) => RateLimit::parse(&s).map_err(|why| not_configured(&format!("form_rate_limit: {why}")))?,
+        None => RateLimit::default(),
+    };
+    let Some(client) = client else { return Ok(()) };
+    match (RateLimiter { kv, limit }).hit(client, SpinRuntime.now()).await {
+        Ok(RateDecision::Allowed) => Ok(()),
+        Ok(RateDecision::Limited { retry_after }) => Err(ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(429, "rate_limited", format!("too many messages from this address; try again in {retry_after} s"))
+        }),
+        Err(e) => {
+            println!("[form] rate limit not counted ({e}); the post goes on");
+            Ok(())
+        }
+    }
+}
+
+/// The same answer for a person and a bot: 202, "received".
+fn received(audience: Audience, kept: Option<Kept>, back: Option<&str>) -> Reply {
+    if let Some(kept) = &kept {
+        let (what, id) = match kept {
+            Kept::Created { ticket_id } => ("created", ticket_id),
+            Kept::Appended { ticket_id } => ("appended to", ticket_id),
+            Kept::Repeat { ticket_id } => ("repeat of", ticket_id),
+        };
+        println!("[form] submission -> {what} {id}");
+    }
+    match audience {
+        Audience::Program => Reply::json(202, json!({"status": "received"})),
+        Audience::Page => Reply::html(
+            202,
+            html_page::page("Thanks — your message was sent", "Our support team has it and will reply by email.", back),
+        ),
+    }
+}
+
+/// The operator's mistake, not the client's: 500, saying what to set (never a value).
+fn not_configured(why: &str) -> ApiError {
+    ApiError::new(500, "not_configured", why.to_owned())
+}
+
