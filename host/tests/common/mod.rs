@@ -160,6 +160,7 @@ pub fn get(url: &str) -> Reply {
     Reply::from(agent.get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}")))
 }
 pub mod pipeline;
+pub mod webdriver;
 
 /// POSTs `body` with `headers`; any status is an answer, not an error.
 pub fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
