@@ -1,0 +1,28 @@
+-- wrk script for scripts/bench-form: every request is a new person's JSON submission (its own nonce and address),
+-- so each one goes the whole way — guards, store, queue — and none is a repeat or a merge.
+local counter = 0
+local thread_id = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  thread_id = id
+  wrk.method = "POST"
+  wrk.headers["content-type"] = "application/json"
+  wrk.headers["accept"] = "application/json"
+  wrk.headers["origin"] = "https://shop.example.com"
+end
+
+function request()
+  counter = counter + 1
+  local n = string.format("%d-%d-%d", os.time(), thread_id, counter)
+  local body = '{"site_key":"bench-site-key","nonce":"' .. n .. '","name":"Bench ' .. n ..
+    '","email":"bench-' .. n .. '@example.com","subject":"Export button does nothing",' ..
+    '"message":"On the reports page the CSV export button does nothing since Monday (' .. n .. ').",' ..
+    '"page_url":"https://shop.example.com/pricing","website":"","fill_ms":14000}'
+  return wrk.format(nil, nil, nil, body)
+end
