@@ -41,7 +41,8 @@ pub fn parse_messages_response(body: &[u8], sheet: &RulesSheet) -> (Result<Readi
     };
     // Only `text` blocks: the request defines no tools, so a `tool_use` block is not an answer.
     let blocks = value["content"].as_array().cloned().unwrap_or_default();
-    let answer = match blocks.iter().filter(|b| b["type"] == "text").filter_map(|b| b["text"].as_str()).find_map(json_in_text) {
+    let mut texts = blocks.iter().filter(|b| b["type"] == "text").filter_map(|b| b["text"].as_str());
+    let answer = match texts.find_map(json_in_text) {
         Some(v) => v,
         None => return (Err(AnswerError::NoAnswer), usage),
     };
