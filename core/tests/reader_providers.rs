@@ -1,7 +1,8 @@
 //! The two non-Bedrock providers, request and response, through a transport that records what it is sent and
 //! answers in each API's documented shape: the Anthropic Messages API (`x-api-key`, `anthropic-version`, `model`
-//! in the body, a `tool_use` block back) and an OpenAI-compatible server (bearer key, a forced function,
-//! `tool_calls[].function.arguments` as a JSON string back). Strictness is the same for both.
+//! and `output_config.format` in the body, a `text` block holding the JSON object back) and an OpenAI-compatible
+//! server (bearer key, a strict `json_schema` response format, `message.content` as the JSON string back).
+//! Strictness is the same for both.
 
 use std::cell::RefCell;
 use std::time::{Duration, SystemTime};
@@ -67,9 +68,8 @@ fn expected() -> Reading {
 #[test]
 fn anthropic_messages_api_request_and_answer() {
     let answer = json!({"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
-        "content": [{"type": "tool_use", "id": "toolu_01", "name": "record_reading",
-                     "input": {"topic": "account-access", "urgency": "high", "tone": "confused"}}],
-        "stop_reason": "tool_use", "usage": {"input_tokens": 812, "output_tokens": 33}});
+        "content": [{"type": "text", "text": "{\"topic\":\"account-access\",\"urgency\":\"high\",\"tone\":\"confused\"}"}],
+        "stop_reason": "end_turn", "usage": {"input_tokens": 512, "output_tokens": 18}});
     let transport = Recorder { answer, seen: RefCell::new(vec![]) };
     let provider = Provider::Anthropic {
         endpoint: "https://api.anthropic.com".into(),
@@ -79,7 +79,7 @@ fn anthropic_messages_api_request_and_answer() {
     let client = ModelClient::new(provider, PromptConfig::default(), &transport, Now);
     let call = block_on(client.read(&sheet(), &ticket())).unwrap();
     assert_eq!(call.answer, Ok(expected()));
-    assert_eq!((call.usage.input_tokens, call.usage.output_tokens), (812, 33));
+    assert_eq!((call.usage.input_tokens, call.usage.output_tokens), (512, 18));
 
     let seen = transport.seen.borrow();
     let request = &seen[0];
@@ -89,15 +89,17 @@ fn anthropic_messages_api_request_and_answer() {
     let body: Value = serde_json::from_slice(request.body()).unwrap();
     assert_eq!(body["model"], "claude-haiku-4-5");
     assert!(body.get("anthropic_version").is_none(), "that field is Bedrock's");
-    assert_eq!(body["tool_choice"]["name"], "record_reading");
+    assert!(request.headers().get("anthropic-beta").is_none(), "structured outputs are GA: no beta header");
+    assert!(body.get("tools").is_none() && body.get("tool_choice").is_none());
+    assert_eq!(body["output_config"]["format"]["type"], "json_schema");
+    assert_eq!(body["output_config"]["format"]["schema"]["properties"]["topic"]["enum"][1], "account-access");
 }
 
 #[test]
 fn openai_compatible_request_and_answer() {
     let answer = json!({"id": "chatcmpl-1", "object": "chat.completion", "model": "llama3.2",
-        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
-            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "record_reading",
-                "arguments": "{\"topic\":\"account-access\",\"urgency\":\"high\",\"tone\":\"confused\"}"}}]}}],
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant",
+            "content": "{\"topic\":\"account-access\",\"urgency\":\"high\",\"tone\":\"confused\"}"}}],
         "usage": {"prompt_tokens": 640, "completion_tokens": 28, "total_tokens": 668}});
     let transport = Recorder { answer, seen: RefCell::new(vec![]) };
     let provider = Provider::OpenAi {
@@ -114,8 +116,10 @@ fn openai_compatible_request_and_answer() {
     assert_eq!(seen[0].uri(), "http://127.0.0.1:11434/v1/chat/completions");
     assert_eq!(seen[0].headers()["authorization"], "Bearer local-key");
     let body: Value = serde_json::from_slice(seen[0].body()).unwrap();
-    assert_eq!(body["tool_choice"], json!({"type": "function", "function": {"name": "record_reading"}}));
-    assert_eq!(body["tools"][0]["function"]["parameters"]["additionalProperties"], false);
+    assert!(body.get("tools").is_none() && body.get("tool_choice").is_none());
+    assert_eq!(body["response_format"]["type"], "json_schema");
+    assert_eq!(body["response_format"]["json_schema"]["strict"], true);
+    assert_eq!(body["response_format"]["json_schema"]["schema"]["additionalProperties"], false);
     assert_eq!(body["messages"][0]["role"], "system");
 }
 
@@ -126,13 +130,40 @@ fn a_local_model_that_invents_a_topic_or_adds_a_field_is_refused() {
         r#"{"topic":"account-access","urgency":"high","tone":"confused","reply":"Dear customer"}"#,
         r#"{"topic":"account-access","urgency":"urgent","tone":"confused"}"#,
     ] {
-        let answer = json!({"choices": [{"message": {"tool_calls": [{"function": {"name": "record_reading", "arguments": arguments}}]}}]});
+        let answer = json!({"choices": [{"message": {"role": "assistant", "content": arguments}}]});
         let transport = Recorder { answer, seen: RefCell::new(vec![]) };
         let provider = Provider::OpenAi { endpoint: "http://127.0.0.1:8080".into(), api_key: None, model: "m".into() };
         let client = ModelClient::new(provider, PromptConfig::default(), &transport, Now);
         let call = block_on(client.read(&sheet(), &ticket())).unwrap();
         assert!(matches!(call.answer, Err(AnswerError::Invalid(_))), "{arguments}: {:?}", call.answer);
         assert!(transport.seen.borrow()[0].headers().get("authorization").is_none(), "no key, no header");
+    }
+}
+
+#[test]
+fn an_anthropic_answer_that_is_not_the_schema_json_in_a_text_block_is_refused() {
+    let text = |t: &str| json!([{"type": "text", "text": t}]);
+    for (content, unusable_because) in [
+        // No tools were offered, so a tool_use block is not an answer even when its input would be valid.
+        (json!([{"type": "tool_use", "id": "t", "name": "record_reading",
+                 "input": {"topic": "account-access", "urgency": "high", "tone": "confused"}}]), "no answer"),
+        (text("This looks like an account-access question."), "no answer"),
+        // What a `max_tokens` stop leaves: Anthropic documents that the schema is not guaranteed then.
+        (text(r#"{"topic":"account-access","urg"#), "no answer"),
+        (text(r#"{"topic":"passwords","urgency":"high","tone":"confused"}"#), "invalid"),
+        // Enum casing is not guaranteed by the provider; the sheet's names are exact, so this is not repaired.
+        (text(r#"{"topic":"Account-access","urgency":"high","tone":"confused"}"#), "invalid"),
+    ] {
+        let answer = json!({"type": "message", "role": "assistant", "content": content, "usage": {"input_tokens": 9, "output_tokens": 9}});
+        let transport = Recorder { answer, seen: RefCell::new(vec![]) };
+        let provider = Provider::Anthropic { endpoint: "https://api.anthropic.com".into(), api_key: Secret::new("k"), model: "m".into() };
+        let client = ModelClient::new(provider, PromptConfig::default(), &transport, Now);
+        let call = block_on(client.read(&sheet(), &ticket())).unwrap();
+        match unusable_because {
+            "no answer" => assert_eq!(call.answer, Err(AnswerError::NoAnswer), "{content}"),
+            _ => assert!(matches!(call.answer, Err(AnswerError::Invalid(_))), "{content}: {:?}", call.answer),
+        }
+        assert_eq!(call.usage.output_tokens, 9, "usage is counted even for an unusable answer");
     }
 }
 

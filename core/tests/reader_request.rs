@@ -1,7 +1,8 @@
 //! The exact request the read component sends for a sample ticket, against a golden file that a person reviews
-//! (`tests/fixtures/read/bedrock-request.txt`), plus the properties that must hold whatever the golden says: one
-//! forced tool call with enum-only fields, temperature 0, a small max_tokens, no request for a reply, a SigV4
-//! signature for service `bedrock`. Set `UPDATE_GOLDEN=1` to rewrite the file after a deliberate change.
+//! (`tests/fixtures/read/bedrock-request.txt`), plus the properties that must hold whatever the golden says: a
+//! JSON-schema output format (`output_config.format`) with enum-only fields and no tools, temperature 0, a small
+//! max_tokens, no request for a reply, a SigV4 signature for service `bedrock`. Set `UPDATE_GOLDEN=1` to rewrite
+//! the file after a deliberate change.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -78,9 +79,12 @@ fn the_bedrock_request_for_a_sample_ticket_matches_the_reviewed_golden_file() {
     assert_eq!(body["anthropic_version"], "bedrock-2023-05-31");
     assert_eq!(body["temperature"], 0);
     assert!(body["max_tokens"].as_u64().unwrap() <= 64);
-    assert_eq!(body["tool_choice"], serde_json::json!({"type": "tool", "name": "record_reading"}));
-    let schema = &body["tools"][0]["input_schema"];
-    assert_eq!(schema["additionalProperties"], false);
+    // No tools: forced tool use costs a ~313-token tool-use system prompt on every call (issue #9).
+    assert!(body.get("tools").is_none() && body.get("tool_choice").is_none(), "the request must not use tools");
+    assert_eq!(body["output_config"]["format"]["type"], "json_schema");
+    let schema = &body["output_config"]["format"]["schema"];
+    assert_eq!(schema["additionalProperties"], false, "Anthropic rejects any other value");
+    assert_eq!(schema["required"], serde_json::json!(["topic", "urgency", "tone"]));
     let topics = schema["properties"]["topic"]["enum"].as_array().unwrap();
     assert_eq!(topics.len(), sheet.topics.len() + 1, "every sheet topic and `unsure`");
     assert_eq!(topics.last().unwrap(), "unsure");

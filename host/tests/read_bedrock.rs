@@ -1,7 +1,8 @@
 //! The read component against a protocol-faithful Bedrock (`tests/tools/fake_bedrock.py`: checks every SigV4
-//! signature with botocore's signer, service `bedrock`; answers in Bedrock's Anthropic Messages shape with
-//! scripted cases). Tickets arrive the real way — raw mail in moto S3 through the email component — and each
-//! outcome is asserted on the stored ticket, on the read-tickets queue, and in the calls the fake received.
+//! signature with botocore's signer, service `bedrock`; refuses a request with tools or without
+//! `output_config.format`; answers structured output's shape, a text block holding the JSON, with scripted
+//! cases). Tickets arrive the real way — raw mail in moto S3 through the email component — and each outcome is
+//! asserted on the stored ticket, on the read-tickets queue, and in the calls the fake received.
 
 mod common;
 

@@ -1,7 +1,8 @@
 //! The read path against ministack's Bedrock runtime, an independent emulator that answers InvokeModel in the
-//! real Anthropic Messages response shape (its model is a canned text reply that never calls a tool). What must
-//! hold: our client reaches it and parses that shape (usage counted), and a reply without the `record_reading`
-//! call is never taken as a reading — one retry, then `unsure` with the `read-error` flag on the stored ticket.
+//! real Anthropic Messages response shape. Its model ignores `output_config` (ministack 1.5 reads only the
+//! messages) and answers a canned prose `text` block, i.e. what a response outside the JSON schema looks like.
+//! What must hold: our client reaches it and parses that shape (usage counted), and prose is never taken as a
+//! reading — one retry, then `unsure` with the `read-error` flag on the stored ticket.
 
 use pollster::block_on;
 use tr_core::reader::answer::AnswerError;
@@ -45,10 +46,10 @@ fn ticket() -> tr_core::Ticket {
 }
 
 #[test]
-fn ministack_answers_in_the_real_shape_and_a_reply_without_the_tool_is_not_a_reading() {
+fn ministack_answers_in_the_real_shape_and_a_prose_reply_is_not_a_reading() {
     let call = block_on(client().read(&sheet(), &ticket())).expect("ministack answered");
     assert!(call.usage.output_tokens > 0, "usage parsed from the response: {:?}", call.usage);
-    assert_eq!(call.answer, Err(AnswerError::NoAnswer), "a text reply is not a reading");
+    assert_eq!(call.answer, Err(AnswerError::NoAnswer), "prose, not the schema's JSON object, is not a reading");
 }
 
 #[test]

@@ -5,6 +5,9 @@ The model itself cannot run here, so this fake answers with scripted cases — b
 real: it verifies each request's SigV4 signature (service `bedrock`) by recomputing it with botocore's own signer
 (an implementation independent of ours), refuses a bad one as Bedrock does (403 InvalidSignatureException), and
 answers in the Anthropic Messages response shape Bedrock returns, with AWS error bodies and x-amzn-ErrorType.
+The read request must use structured output (`output_config.format` with a json_schema, no `tools`/`tool_choice`,
+issue #9): anything else is refused with a 400 ValidationException, so a regression to forced tool use fails the
+test. That refusal is this fake's guard, not Bedrock's rule (Bedrock accepts tools); the error shape is Bedrock's. Answers come back as Bedrock returns structured output: one `text` block whose text is the JSON object.
 
 The case is chosen by a marker in the ticket text: `case=valid`, `case=unknown-topic`, `case=non-json`,
 `case=throttle-once`, `case=bad-request` (no marker: valid). Every call is recorded; GET /calls returns them.
@@ -44,7 +47,7 @@ def expected_signature(handler, body, region, signed_headers, amz_date):
     return signer.signature(signer.string_to_sign(request, canonical), request)
 
 
-def message(content, usage_in, usage_out, stop="tool_use"):
+def message(content, usage_in, usage_out, stop="end_turn"):
     return {
         "id": "msg_bdrk_01FakeBedrockScripted",
         "type": "message",
@@ -57,8 +60,20 @@ def message(content, usage_in, usage_out, stop="tool_use"):
     }
 
 
-def tool_use(answer):
-    return [{"type": "tool_use", "id": "toolu_bdrk_01Fake", "name": "record_reading", "input": answer}]
+def json_text(answer):
+    return [{"type": "text", "text": json.dumps(answer, separators=(",", ":"))}]
+
+
+def structured_output_problem(request):
+    """Why this is not the structured-output request the read stage must send, or None."""
+    if "tools" in request or "tool_choice" in request:
+        return "this reader must not use tools: extraneous key [tools/tool_choice] is not permitted"
+    fmt = (request.get("output_config") or {}).get("format") or {}
+    if fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
+        return "#: required key [output_config.format] with type json_schema not found"
+    if fmt["schema"].get("additionalProperties") is not False:
+        return "output_config.format.schema: additionalProperties must be false for objects"
+    return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -113,7 +128,7 @@ class Handler(BaseHTTPRequestHandler):
         text = request["messages"][0]["content"]
         case = (re.search(r"case=([a-z-]+)", text) or [None, "valid"])[1]
         digest = hashlib.sha256(text.encode()).hexdigest()
-        usage_in = (len(request["system"]) + len(text) + len(json.dumps(request["tools"]))) // 4
+        usage_in = (len(request["system"]) + len(text) + len(json.dumps(request.get("output_config", {})))) // 4
         with lock:
             seen[digest] = seen.get(digest, 0) + 1
             attempt = seen[digest]
@@ -121,15 +136,18 @@ class Handler(BaseHTTPRequestHandler):
 
         if request.get("anthropic_version") != "bedrock-2023-05-31":
             return self.reply(400, {"message": "anthropic_version must be bedrock-2023-05-31"}, "ValidationException")
+        problem = structured_output_problem(request)
+        if problem:
+            return self.reply(400, {"message": f"Malformed input request: {problem}"}, "ValidationException")
         if case == "bad-request":
             return self.reply(400, {"message": "Malformed input request: #: extraneous key [case] is not permitted"}, "ValidationException")
         if case == "throttle-once" and attempt == 1:
             return self.reply(429, {"message": "Too many requests, please wait before trying again."}, "ThrottlingException")
         if case == "unknown-topic":
-            return self.reply(200, message(tool_use({"topic": "shipping", "urgency": "low", "tone": "calm"}), usage_in, 31))
+            return self.reply(200, message(json_text({"topic": "shipping", "urgency": "low", "tone": "calm"}), usage_in, 17))
         if case == "non-json":
-            return self.reply(200, message([{"type": "text", "text": "This looks like a billing question."}], usage_in, 9, "end_turn"))
-        return self.reply(200, message(tool_use({"topic": "billing", "urgency": "medium", "tone": "calm"}), usage_in, 31))
+            return self.reply(200, message([{"type": "text", "text": "This looks like a billing question."}], usage_in, 9))
+        return self.reply(200, message(json_text({"topic": "billing", "urgency": "medium", "tone": "calm"}), usage_in, 17))
 
 
 def main():

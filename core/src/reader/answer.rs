@@ -1,13 +1,14 @@
 //! The model's answer, checked strictly: exactly topic, urgency and tone, each from its set — or an error.
 //!
 //! Key decision: nothing is repaired or guessed. A topic outside the sheet, a missing field, an extra field,
-//! prose instead of the tool call: all are [`AnswerError`]; the caller retries once, then records `unsure` with the
-//! `read-error` flag. Both response dialects are read: Anthropic Messages (Bedrock InvokeModel and the Anthropic
-//! API: a `tool_use` block) and OpenAI chat completions (a `tool_calls` function whose arguments are a JSON string).
+//! prose instead of the JSON object: all are [`AnswerError`]; the caller retries once, then records `unsure` with
+//! the `read-error` flag. The provider's schema constraint is not trusted on its own: Anthropic documents that a
+//! refusal or a `max_tokens` stop can break it, and an OpenAI-compatible server may ignore `response_format`.
+//! Both response dialects are read: Anthropic Messages (Bedrock InvokeModel and the Anthropic API: a `text`
+//! block whose text is the JSON object) and OpenAI chat completions (`message.content` is the JSON object).
 
 use serde_json::{Map, Value};
 
-use super::prompt::TOOL_NAME;
 use super::rules_sheet::RulesSheet;
 use crate::ticket::{Reading, Tone, Urgency};
 
@@ -22,7 +23,7 @@ pub struct Usage {
 pub enum AnswerError {
     #[error("the response is not JSON: {0}")]
     NotJson(String),
-    #[error("the model did not call {TOOL_NAME} (and gave no JSON answer)")]
+    #[error("the model gave no JSON object as its answer")]
     NoAnswer,
     #[error("the answer is invalid: {0}")]
     Invalid(String),
@@ -38,14 +39,12 @@ pub fn parse_messages_response(body: &[u8], sheet: &RulesSheet) -> (Result<Readi
         input_tokens: value["usage"]["input_tokens"].as_u64().unwrap_or(0),
         output_tokens: value["usage"]["output_tokens"].as_u64().unwrap_or(0),
     };
+    // Only `text` blocks: the request defines no tools, so a `tool_use` block is not an answer.
     let blocks = value["content"].as_array().cloned().unwrap_or_default();
-    let tool = blocks.iter().find(|b| b["type"] == "tool_use" && b["name"] == TOOL_NAME).map(|b| b["input"].clone());
-    let answer = match tool {
-        Some(input) => input,
-        None => match blocks.iter().filter_map(|b| b["text"].as_str()).find_map(json_in_text) {
-            Some(v) => v,
-            None => return (Err(AnswerError::NoAnswer), usage),
-        },
+    let mut texts = blocks.iter().filter(|b| b["type"] == "text").filter_map(|b| b["text"].as_str());
+    let answer = match texts.find_map(json_in_text) {
+        Some(v) => v,
+        None => return (Err(AnswerError::NoAnswer), usage),
     };
     (check(&answer, sheet), usage)
 }
@@ -60,13 +59,7 @@ pub fn parse_openai_response(body: &[u8], sheet: &RulesSheet) -> (Result<Reading
         input_tokens: value["usage"]["prompt_tokens"].as_u64().unwrap_or(0),
         output_tokens: value["usage"]["completion_tokens"].as_u64().unwrap_or(0),
     };
-    let message = &value["choices"][0]["message"];
-    let from_tool = message["tool_calls"]
-        .as_array()
-        .and_then(|calls| calls.iter().find(|c| c["function"]["name"] == TOOL_NAME))
-        .and_then(|c| c["function"]["arguments"].as_str())
-        .and_then(|args| serde_json::from_str::<Value>(args).ok());
-    let answer = match from_tool.or_else(|| message["content"].as_str().and_then(json_in_text)) {
+    let answer = match value["choices"][0]["message"]["content"].as_str().and_then(json_in_text) {
         Some(v) => v,
         None => return (Err(AnswerError::NoAnswer), usage),
     };

@@ -1,12 +1,12 @@
 //! The read stage's core: the rules sheet, the one model request per ticket, the strict answer check, the
 //! offline reader, and the lane that ties them to the store.
 //!
-//! The model only reads. No prompt asks it for a reply, its only output is the `record_reading` tool's three
-//! enum fields, and nothing here sends anything to a customer.
+//! The model only reads. No prompt asks it for a reply, its only output is one JSON object of three enum fields
+//! (the provider's JSON-schema output), and nothing here sends anything to a customer.
 //!
 //! Files:
 //! - [`rules_sheet`]: TOML topics and labelled examples, validated with file:line errors.
-//! - [`prompt`]: system prompt, ticket text under a budget, the forced tool (Anthropic and OpenAI dialects).
+//! - [`prompt`]: system prompt, ticket text under a budget, the answer's JSON schema (Anthropic and OpenAI dialects).
 //! - [`answer`]: response → reading, strictly; token usage.
 //! - [`model_client`]: Bedrock InvokeModel (SigV4 `bedrock`), Anthropic Messages, OpenAI-compatible.
 //! - [`offline`]: the deterministic reader (no network).
