@@ -28,7 +28,7 @@ fn signed(at: u64, body: &[u8]) -> String {
 }
 
 fn send(p: &Pipeline, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
-    let Reply { status, body } = post(&format!("{}{path}", p.host.base), headers, body);
+    let Reply { status, body, .. } = post(&format!("{}{path}", p.host.base), headers, body);
     let json = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{status}: not JSON: {body}"));
     (status, json)
 }

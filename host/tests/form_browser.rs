@@ -115,6 +115,22 @@ fn a_person_submits_the_embedded_form_in_chromium() {
     browser.screenshot(&shots.join("embed-refused-origin.png"));
     assert!(p.take(&p.ticket_queue, 1, 3).is_empty(), "a refused origin made a ticket");
 
+    // 2b. The same form without JavaScript: a plain post from the page, answered with a page.
+    browser.goto(&page);
+    browser.type_into("#plain [name=email]", "noscript@example.com");
+    browser.type_into("#plain [name=message]", "Is there a discount for schools?");
+    browser.click("#plain button[type=submit]");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while browser.text("h1") != "Thanks — your message was sent" {
+        assert!(Instant::now() < deadline, "the browser never showed the lane's page: {}", browser.text("body"));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let read = p.take(&p.read_queue, 2, 20);
+    assert_eq!(read.len(), 1, "{}", p.host.output());
+    assert_eq!(read[0]["ticket"]["customer"]["email"], "noscript@example.com");
+    let from = read[0]["ticket"]["page_url"].as_str().unwrap_or_default().to_owned();
+    assert!(from.starts_with(&allowed), "the Referer stands in for the page: {from}");
+
     // 3. The endpoint is down when the person clicks; it comes back while the embed retries (same nonce).
     browser.goto(&page);
     fill(&browser, "sam@example.com", "Our invoices show the wrong company address since the last update.");

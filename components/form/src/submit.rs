@@ -41,11 +41,16 @@ pub async fn submit(req: Request) -> Reply {
         }
     };
     let cors = cors_headers(&origin, false);
-    let (client, content_type, declared) = (header("spin-client-addr"), header("content-type"), header("content-length"));
-    let reply = match accept(req, client.as_deref(), content_type.as_deref(), declared.as_deref()).await {
+    let sent = Sent {
+        client: header("spin-client-addr"),
+        content_type: header("content-type"),
+        declared: header("content-length").and_then(|v| v.parse().ok()),
+        referer: back.clone(),
+    };
+    let reply = match accept(req, &sent).await {
         Ok(Accepted::Ticket { kept, page }) => received(audience, Some(kept), page.as_deref().or(back.as_deref())),
         Ok(Accepted::Bot(verdict)) => {
-            println!("[form] dropped from {}: {verdict:?} (answered 202, nothing made)", client.as_deref().unwrap_or("?"));
+            println!("[form] dropped from {}: {verdict:?} (answered 202, nothing made)", sent.client.as_deref().unwrap_or("?"));
             received(audience, None, back.as_deref())
         }
         Err(e) => {
@@ -61,26 +66,41 @@ enum Accepted {
     Bot(BotVerdict),
 }
 
-async fn accept(req: Request, client: Option<&str>, content_type: Option<&str>, declared: Option<&str>) -> Result<Accepted, ApiError> {
+/// What the request said about itself, read before its body is consumed.
+struct Sent {
+    /// Spin's `spin-client-addr`.
+    client: Option<String>,
+    content_type: Option<String>,
+    declared: Option<usize>,
+    referer: Option<String>,
+}
+
+async fn accept(req: Request, sent: &Sent) -> Result<Accepted, ApiError> {
+    let content_type = sent.content_type.as_deref();
     let encoding = Encoding::from_content_type(content_type).ok_or_else(|| {
         let got = content_type.map(|c| format!("`{c}`")).unwrap_or_else(|| "no content type".into());
         ApiError::new(415, "unsupported_media_type", format!("{got}; send application/x-www-form-urlencoded or application/json"))
     })?;
-    if let Some(declared) = declared.and_then(|v| v.parse::<usize>().ok()) {
+    if let Some(declared) = sent.declared {
         check_size(declared, MAX_BODY)?;
     }
     let kv = SpinKv::open("default").await.map_err(|e| ApiError::retry_later(format!("key-value store: {e}"), RETRY_AFTER_SECONDS))?;
-    rate_limit(&kv, client).await?;
+    rate_limit(&kv, sent.client.as_deref()).await?;
 
     let body = req.into_body().bytes().await.map_err(|e| ApiError::bad_request(format!("the body could not be read: {e:?}")))?;
     check_size(body.len(), MAX_BODY)?;
-    let form = decode(encoding, &body).map_err(|e| {
+    let mut form = decode(encoding, &body).map_err(|e| {
         let error = ApiError::bad_request(e.message);
         match e.field {
             Some(field) => error.at(field),
             None => error,
         }
     })?;
+    // A plain HTML form knows nothing of its page; the browser's Referer (the page, or under the default policy
+    // its origin) is the best there is.
+    if form.page_url.is_none() && form.referrer.is_none() {
+        form.page_url = sent.referer.clone();
+    }
     let site_key = optional("form_site_key").await.ok_or_else(|| not_configured("variable `form_site_key` is not set"))?;
     check_site_key(form.site_key.as_deref(), &Secret::new(site_key))?;
     let min_fill = match optional("form_min_fill_seconds").await {
