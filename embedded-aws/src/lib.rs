@@ -78,7 +78,8 @@ impl EmbeddedAws {
             })?;
         let app = Arc::new(App::new(config, storage, format!("http://{addr}")));
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(server::serve(listener, app.clone(), stopped));
+        let task = tokio::spawn(server::serve(listener, app.clone(), stopped.clone()));
+        tokio::spawn(housekeeping(app.clone(), stopped));
         Ok(EmbeddedAws {
             app,
             addr,
@@ -218,6 +219,22 @@ impl EmbeddedAws {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+    }
+}
+
+/// Every minute: drop messages past retention and expired de-duplication ids.
+async fn housekeeping(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.tick().await; // the first tick is immediate; start() has just done this
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = app.storage.run(|c| queue_store::drop_expired(c, now_ms())).await {
+                    eprintln!("[embedded-aws] housekeeping failed: {e}");
+                }
+            }
+            _ = stop.changed() => return,
         }
     }
 }

@@ -498,6 +498,8 @@ pub fn receive(
     let retention_cutoff = now_ms - queue.retention_seconds() * 1000;
     let mut out = Vec::new();
     loop {
+        // Standard queues take the longest-visible messages first, in index order (`messages_ready`), so a receive
+        // never sorts the backlog; FIFO queues must go strictly by send order.
         let sql = if queue.is_fifo() {
             // A group with a message in flight is blocked: that is what keeps a FIFO group in order.
             "SELECT seq, message_id, body, attributes, md5_body, sent_ms, receive_count, first_receive_ms, group_id,
@@ -510,7 +512,7 @@ pub fn receive(
             "SELECT seq, message_id, body, attributes, md5_body, sent_ms, receive_count, first_receive_ms, group_id,
                     dedup_id
              FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2 AND sent_ms >= ?3
-             ORDER BY seq LIMIT ?4"
+             ORDER BY visible_at_ms, seq LIMIT ?4"
         };
         let want = (max - out.len()) as i64;
         let candidates = conn
@@ -667,7 +669,8 @@ pub fn purge(conn: &Connection, queue: &Queue) -> Result<u64, ApiError> {
     Ok(conn.execute("DELETE FROM messages WHERE queue = ?1", [&queue.name])? as u64)
 }
 
-/// Drops messages past their queue's retention period (run at startup; delivery already skips them).
+/// Drops messages past their queue's retention period and expired FIFO de-duplication ids (run at startup and
+/// then every minute; delivery already skips expired messages, this reclaims the space).
 pub fn drop_expired(conn: &Connection, now_ms: i64) -> Result<u64, ApiError> {
     let mut dropped = 0;
     let queues: Vec<String> = list_queues(conn, "")?;
