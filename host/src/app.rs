@@ -23,6 +23,11 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 pub struct Options {
     pub manifest: PathBuf,
     pub variables: Vec<String>,
+    /// Values for application variables the user left unset (the embedded default's wiring); `--variable` and
+    /// `SPIN_VARIABLE_*` still win, and these win over the manifest's defaults.
+    pub variable_defaults: std::collections::BTreeMap<String, String>,
+    /// Queue name → URL: a `[[trigger.sqs]]` whose URL ends in that name polls this URL instead.
+    pub queue_urls: std::collections::BTreeMap<String, String>,
     pub http_timeout: Duration,
     pub sqs_cpu_limit: Duration,
 }
@@ -38,7 +43,12 @@ impl App {
     pub fn load(options: &Options) -> anyhow::Result<Self> {
         let manifest = LoadedManifest::load(&options.manifest)?;
         let variables = Arc::new(
-            ResolvedVariables::resolve(&manifest.manifest, &options.variables, |k| std::env::var(k).ok())
+            ResolvedVariables::resolve(&manifest.manifest, &options.variables, |k| {
+                std::env::var(k).ok().or_else(|| {
+                    let name = k.strip_prefix("SPIN_VARIABLE_")?.to_lowercase();
+                    options.variable_defaults.get(&name).cloned()
+                })
+            })
                 .with_context(|| format!("{}", manifest.path.display()))?,
         );
         let spin_dir = manifest.dir.join(".spin");
@@ -86,7 +96,11 @@ impl App {
             .trigger
             .sqs
             .iter()
-            .map(|t| SqsTrigger { queue_url: variables.expand(&t.queue_url), ..t.clone() })
+            .map(|t| {
+                let url = variables.expand(&t.queue_url);
+                let name = url.rsplit('/').next().unwrap_or_default();
+                SqsTrigger { queue_url: options.queue_urls.get(name).cloned().unwrap_or(url), ..t.clone() }
+            })
             .collect();
         Ok(Self { manifest, http, sqs, sqs_triggers })
     }

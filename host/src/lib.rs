@@ -13,10 +13,16 @@
 //! - [`sqs_guest`]: one message through a spin:sqs guest.
 //! - [`app`]: spin.toml → everything above, checked before anything listens.
 //! - [`sqs_trigger`]: `[[trigger.sqs]]`, polling with the AWS SDK like the trigger-sqs plugin.
+//! - [`local_aws`]: the embedded default — the embedded SQS/S3 endpoint, its queues and bucket, and the wiring.
+//! - [`mail_drop`]: raw mail into the bucket as SES inbound writes it (`mail send`, the watched folder).
+//! - [`inspect`]: `tickets`, `queues` and `replay` for a person looking at a running pipeline.
 
 pub mod app;
 pub mod http_trigger;
+pub mod inspect;
 pub mod kv_sqlite;
+pub mod local_aws;
+pub mod mail_drop;
 pub mod manifest;
 pub mod outbound;
 pub mod outbound_impl;

@@ -1,0 +1,131 @@
+//! Looking at a pipeline from the command line: the tickets in the store (with their tags, merges and
+//! messages), queue depths (dead-letter queues included), and moving dead-lettered messages back.
+//!
+//! Key decisions: tickets are read from the key-value store's SQLite file directly (read-only use; listing
+//! scans the `tr/t/` keys, which the intake path never does); queues are asked through the SQS API
+//! (GetQueueAttributes), so `queues` and `replay` work the same against the embedded endpoint, moto or AWS.
+//! Replay is receive → send to the source → delete, so a crash in between repeats a message rather than losing
+//! it (the lanes are idempotent).
+
+use std::path::Path;
+
+use anyhow::Context;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use serde_json::Value;
+
+use crate::kv_sqlite::SqliteKv;
+use crate::local_aws::LocalAwsState;
+
+fn store(manifest: &Path) -> anyhow::Result<SqliteKv> {
+    let file = crate::local_aws::state_dir(manifest).join("sqlite_key_value.db");
+    anyhow::ensure!(file.is_file(), "{} is missing: no ticket has been stored yet", file.display());
+    Ok(SqliteKv::open(&file)?)
+}
+
+/// Every stored ticket record, oldest first (ticket ids are ULIDs: they sort by creation time).
+pub fn tickets(manifest: &Path) -> anyhow::Result<Vec<Value>> {
+    let kv = store(manifest)?;
+    let mut keys: Vec<String> = kv.get_keys("default")?.into_iter().filter(|k| k.starts_with("tr/t/")).collect();
+    keys.sort();
+    let mut records = Vec::new();
+    for key in keys {
+        if let Some(bytes) = kv.get("default", &key)? {
+            records.push(serde_json::from_slice(&bytes).with_context(|| format!("{key} is not a ticket record"))?);
+        }
+    }
+    Ok(records)
+}
+
+/// One line per ticket: id, received, source, customer, tags, messages, subject.
+pub fn ticket_line(record: &Value) -> String {
+    let t = &record["ticket"];
+    let r = &t["reading"];
+    let tags = if r.is_null() {
+        "(not read yet)".to_owned()
+    } else {
+        format!("{}/{}/{}", r["topic"].as_str().unwrap_or("?"), r["urgency"].as_str().unwrap_or("?"), r["tone"].as_str().unwrap_or("?"))
+    };
+    let messages = record["messages"].as_array().map_or(1, Vec::len);
+    format!(
+        "{}  {}  {:<5}  {:<32}  {:<28}  {} msg  {}",
+        t["id"].as_str().unwrap_or("?"),
+        t["received_at"].as_str().unwrap_or("?"),
+        t["source"].as_str().unwrap_or("?"),
+        t["customer"]["email"].as_str().unwrap_or("(anonymous)"),
+        tags,
+        messages,
+        t["subject"].as_str().unwrap_or(""),
+    )
+}
+
+/// The whole record of ticket `id`.
+pub fn ticket(manifest: &Path, id: &str) -> anyhow::Result<Value> {
+    let kv = store(manifest)?;
+    let bytes = kv.get("default", &format!("tr/t/{id}"))?.ok_or_else(|| anyhow::anyhow!("no ticket {id}"))?;
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+/// (queue name, visible, in flight) for every queue the state knows, dead-letter queues included.
+pub async fn queue_depths(state: &LocalAwsState) -> anyhow::Result<Vec<(String, u64, u64)>> {
+    let sqs = aws_sdk_sqs::Client::new(&state.sdk_config().await);
+    let mut depths = Vec::new();
+    for (name, url) in &state.queues {
+        let out = sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .with_context(|| format!("GetQueueAttributes {name}"))?;
+        let count = |a: QueueAttributeName| {
+            out.attributes().and_then(|m| m.get(&a)).and_then(|v| v.parse().ok()).unwrap_or(0)
+        };
+        depths.push((
+            name.clone(),
+            count(QueueAttributeName::ApproximateNumberOfMessages),
+            count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        ));
+    }
+    Ok(depths)
+}
+
+/// Moves every visible message of `dlq` to `source`, body and message attributes as they were; returns how many.
+pub async fn replay(state: &LocalAwsState, dlq: &str, source: &str) -> anyhow::Result<u64> {
+    let (dlq_url, source_url) = (state.queue_url(dlq)?, state.queue_url(source)?);
+    let sqs = aws_sdk_sqs::Client::new(&state.sdk_config().await);
+    let mut moved = 0;
+    loop {
+        let batch = sqs
+            .receive_message()
+            .queue_url(dlq_url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .visibility_timeout(60)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .with_context(|| format!("ReceiveMessage {dlq}"))?;
+        let messages = batch.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(moved);
+        }
+        for m in messages {
+            sqs.send_message()
+                .queue_url(source_url)
+                .message_body(m.body().unwrap_or_default())
+                .set_message_attributes(m.message_attributes().cloned())
+                .send()
+                .await
+                .with_context(|| format!("SendMessage {source}"))?;
+            sqs.delete_message()
+                .queue_url(dlq_url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .with_context(|| format!("DeleteMessage {dlq}"))?;
+            moved += 1;
+        }
+    }
+}

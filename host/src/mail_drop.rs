@@ -1,0 +1,70 @@
+//! Raw mail into the raw-mail bucket, the way SES inbound delivers it: one PutObject per message under
+//! `inbound/`, whose bucket notification then reaches the email component through the raw-mail queue.
+//!
+//! Key decision: this goes through the S3 API with the official SDK (SigV4, path-style), not into the store
+//! behind the endpoint's back — so the notification, the event's shape and the email lane's S3 GET are the real
+//! path, and the same command works against moto or a real bucket.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+
+use crate::local_aws::LocalAwsState;
+
+/// Puts each file into the bucket; returns the keys written.
+pub async fn send(state: &LocalAwsState, files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    let config = state.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    let mut keys = Vec::new();
+    for file in files {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let key = object_key(file);
+        s3.put_object()
+            .bucket(&state.bucket)
+            .key(&key)
+            .body(bytes.into())
+            .send()
+            .await
+            .with_context(|| format!("PutObject s3://{}/{key}", state.bucket))?;
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
+/// `inbound/<unix-millis>-<file name>`: unique per send and readable in a listing, like SES's object keys.
+fn object_key(file: &Path) -> String {
+    let millis = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let name = file.file_name().map(|n| n.to_string_lossy().replace(' ', "_")).unwrap_or_else(|| "mail.eml".into());
+    format!("inbound/{millis}-{name}")
+}
+
+/// Watches `folder`: every `*.eml` dropped there is sent, then moved to `folder/sent/` (a failed send stays
+/// and is tried again on the next pass). Runs until the task is dropped.
+pub async fn watch(state: LocalAwsState, folder: PathBuf) {
+    let sent = folder.join("sent");
+    if let Err(e) = std::fs::create_dir_all(&sent) {
+        eprintln!("tr-intake: mail drop {}: {e}", folder.display());
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        let mut files: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")))
+            .collect();
+        files.sort();
+        for file in files {
+            match send(&state, std::slice::from_ref(&file)).await {
+                Ok(keys) => {
+                    println!("tr-intake: mail drop: {} -> s3://{}/{}", file.display(), state.bucket, keys[0]);
+                    let _ = std::fs::rename(&file, sent.join(file.file_name().unwrap_or_default()));
+                }
+                Err(e) => eprintln!("tr-intake: mail drop: {}: {e:#} (will retry)", file.display()),
+            }
+        }
+    }
+}
