@@ -755,6 +755,16 @@ async fn purge(t: &Target) {
         .messages
         .unwrap_or_default();
     assert!(got.is_empty());
+    // AWS allows one purge per queue per 60 s.
+    match sqs.purge_queue().queue_url(&url).send().await {
+        Err(e) => assert!(
+            e.into_service_error().is_purge_queue_in_progress(),
+            "{}",
+            t.name
+        ),
+        Ok(_) if !t.is_embedded() => {} // moto does not enforce the 60-second rule
+        Ok(_) => panic!("embedded: a second purge within 60 s must be refused"),
+    }
 }
 
 async fn wrong_credentials_refused(t: &Target) {
