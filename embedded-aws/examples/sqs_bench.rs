@@ -33,10 +33,7 @@ struct Result {
 }
 
 async fn bench(sqs: &Client, messages: usize, concurrency: usize) -> Result {
-    let name = format!(
-        "bench-{}",
-        std::process::id() as u64 * 1000 + (Instant::now().elapsed().subsec_nanos() as u64 % 1000)
-    );
+    let name = format!("bench-{}", uuid::Uuid::new_v4().simple());
     let url = sqs
         .create_queue()
         .queue_name(&name)

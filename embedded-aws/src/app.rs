@@ -16,6 +16,9 @@ pub struct App {
     /// `http://host:port`, no trailing slash.
     pub endpoint: String,
     waiters: Mutex<HashMap<String, Arc<Notify>>>,
+    /// When each queue was last purged (ms). In memory on purpose: after a restart a purge is allowed at once,
+    /// which errs on the side of letting the operator act.
+    purged_at: Mutex<HashMap<String, i64>>,
 }
 
 impl App {
@@ -25,6 +28,7 @@ impl App {
             storage,
             endpoint,
             waiters: Mutex::new(HashMap::new()),
+            purged_at: Mutex::new(HashMap::new()),
         }
     }
 
@@ -43,6 +47,18 @@ impl App {
     pub fn waiter(&self, queue: &str) -> Arc<Notify> {
         let mut waiters = self.waiters.lock().expect("waiters lock");
         waiters.entry(queue.to_owned()).or_default().clone()
+    }
+
+    /// SQS allows one PurgeQueue per queue per 60 seconds; records this one, or says it is too soon.
+    pub fn claim_purge(&self, queue: &str, now_ms: i64) -> bool {
+        let mut purged = self.purged_at.lock().expect("purge lock");
+        match purged.get(queue) {
+            Some(at) if now_ms - at < 60_000 => false,
+            _ => {
+                purged.insert(queue.to_owned(), now_ms);
+                true
+            }
+        }
     }
 
     /// Wakes every long poll on `queue` (after a send has been committed).

@@ -18,8 +18,6 @@ pub enum EmbeddedError {
     },
     #[error("storage: {0}")]
     Storage(#[from] rusqlite::Error),
-    #[error("the storage thread has stopped")]
-    StorageGone,
     #[error("{code}: {message}")]
     Api { code: &'static str, message: String },
 }

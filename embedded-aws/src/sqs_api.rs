@@ -86,6 +86,18 @@ pub async fn handle(
         "ChangeMessageVisibilityBatch" => change_visibility_batch(app, &req).await,
         "PurgeQueue" => {
             let name = queue_name(&req)?;
+            let queue = name.clone();
+            app.storage
+                .run(move |c| queue_store::get_queue(c, &queue))
+                .await?;
+            if !app.claim_purge(&name, now_ms()) {
+                return Err(ApiError::sqs(
+                    403,
+                    "PurgeQueueInProgress",
+                    "com.amazonaws.sqs#PurgeQueueInProgress",
+                    format!("Only one PurgeQueue operation on {name} is allowed every 60 seconds."),
+                ));
+            }
             app.storage
                 .run(move |c| queue_store::purge(c, &queue_store::get_queue(c, &name)?))
                 .await?;

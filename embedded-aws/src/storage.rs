@@ -118,6 +118,21 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn the_connection_is_wal_with_full_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path(), "").unwrap();
+        let (mode, sync): (String, i64) = s
+            .run(|c| {
+                let mode = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+                let sync = c.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+                Ok((mode, sync))
+            })
+            .await
+            .unwrap();
+        assert_eq!((mode.as_str(), sync), ("wal", 2), "2 = FULL");
+    }
+
+    #[tokio::test]
     async fn a_failing_job_rolls_back_alone() {
         let dir = tempfile::tempdir().unwrap();
         let s = Storage::open(dir.path(), "CREATE TABLE t(x INTEGER PRIMARY KEY);").unwrap();

@@ -427,6 +427,83 @@ async fn long_poll_returns_early_on_send(t: &Target) {
         "{}: returned before the send ({waited:?})",
         t.name
     );
+
+    // With nothing to deliver, a long poll waits its full time and answers with no messages.
+    let started = Instant::now();
+    let empty = sqs
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    assert!(empty.messages.unwrap_or_default().is_empty());
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{}: {:?}",
+        t.name,
+        started.elapsed()
+    );
+}
+
+async fn delay_and_set_attributes(t: &Target) {
+    let sqs = t.sqs();
+    let url = create(&sqs, &unique("delay"), &[]).await;
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::DelaySeconds, "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attribute(&sqs, &url, QueueAttributeName::DelaySeconds).await,
+        "1"
+    );
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("later")
+        .send()
+        .await
+        .unwrap();
+    let early = sqs
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert!(
+        early.is_empty(),
+        "{}: delayed by the queue's DelaySeconds",
+        t.name
+    );
+    assert_eq!(
+        attribute(
+            &sqs,
+            &url,
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed
+        )
+        .await,
+        "1",
+        "{}",
+        t.name
+    );
+    let later = sqs
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(3)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(
+        later.len(),
+        1,
+        "{}: delivered once the delay is over",
+        t.name
+    );
 }
 
 async fn visibility_timeout(t: &Target) {
@@ -678,6 +755,16 @@ async fn purge(t: &Target) {
         .messages
         .unwrap_or_default();
     assert!(got.is_empty());
+    // AWS allows one purge per queue per 60 s.
+    match sqs.purge_queue().queue_url(&url).send().await {
+        Err(e) => assert!(
+            e.into_service_error().is_purge_queue_in_progress(),
+            "{}",
+            t.name
+        ),
+        Ok(_) if !t.is_embedded() => {} // moto does not enforce the 60-second rule
+        Ok(_) => panic!("embedded: a second purge within 60 s must be refused"),
+    }
 }
 
 async fn wrong_credentials_refused(t: &Target) {
@@ -841,6 +928,7 @@ async fn run_suite(t: &Target) {
     send_receive_delete(t).await;
     batches(t).await;
     long_poll_returns_early_on_send(t).await;
+    delay_and_set_attributes(t).await;
     visibility_timeout(t).await;
     redrive_to_dlq(t).await;
     fifo(t).await;
