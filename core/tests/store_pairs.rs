@@ -36,6 +36,8 @@ struct Case {
     same_customer: bool,
     score: f64,
     shared: Vec<String>,
+    /// Distinct content words of `a` and of `b`.
+    sizes: (u32, u32),
 }
 
 fn fixtures() -> PathBuf {
@@ -96,7 +98,8 @@ fn run_pairs() -> Vec<Case> {
             other => panic!("{id}: {other:?}"),
         };
         let fp = |t: &Ticket| similar::fingerprint(&t.subject, &t.body, &similar::identity_words(&t.customer));
-        let sim = similar::similarity(&fp(&a), &fp(&b));
+        let (fa, fb) = (fp(&a), fp(&b));
+        let sim = similar::similarity(&fa, &fb);
         let same_customer = match_address(&a).is_some() && match_address(&a) == match_address(&b);
         cases.push(Case {
             id,
@@ -107,6 +110,7 @@ fn run_pairs() -> Vec<Case> {
             same_customer,
             score: sim.score,
             shared: sim.shared,
+            sizes: (fa.n, fb.n),
         });
     }
     cases
@@ -182,15 +186,17 @@ fn measure() -> Counts {
         assert_eq!(predict(c, config.threshold), c.merged, "{}: the sweep disagrees with the store", c.id);
     }
 
-    println!("pair  split    label      merged  score  shared words");
+    println!("pair  split    label      merged  score  |a| |b| shared words");
     for c in &cases {
         println!(
-            "{:<5} {:<8} {:<10} {:<7} {:.3}  {}",
+            "{:<5} {:<8} {:<10} {:<7} {:.3}  {:>3} {:>3} {}",
             c.id,
             c.split,
             if c.duplicate { "duplicate" } else { "distinct" },
             c.merged,
             c.score,
+            c.sizes.0,
+            c.sizes.1,
             c.shared.join(" ")
         );
     }

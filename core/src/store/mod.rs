@@ -93,6 +93,7 @@ pub mod keys;
 pub mod kv;
 pub mod record;
 pub mod similar;
+pub mod synonyms;
 
 pub use intake::{Append, Intake, IntakeOutcome, Store, StoreConfig, StoreError, StoredTicket, DEFAULT_THRESHOLD};
 pub use kv::{FaultMode, Kv, KvError, MemoryKv, OpCounts};
