@@ -5,9 +5,10 @@
 //! Prints the confusion counts, precision and recall (all pairs, and each split), the score of every pair, and a
 //! threshold sweep on the dev split; writes failing pairs to `pairs.failed`.
 //!
-//! The goals are precision ≥ 0.98 and recall ≥ 0.85. Precision is met and asserted. Recall is not (0.755 on all
-//! pairs, 0.750 on the blind split; see `BENCHMARKS.md`): the main test asserts the measured floor so the rule
-//! cannot get worse unnoticed, and `recall_goal` — ignored, with the reason — asserts the goal itself.
+//! The goals are precision ≥ 0.98 and recall ≥ 0.85. Precision is met and asserted (0.989 on all pairs). Recall is
+//! not (0.793 on all pairs; 0.850 on `blind`, 0.682 on `blind2`; see `BENCHMARKS.md`): the main test asserts the
+//! measured floor so the rule cannot get worse unnoticed, and `recall_goal` — ignored, with the reason — asserts
+//! the goal itself.
 
 mod common;
 
@@ -23,8 +24,9 @@ use tr_core::{Source, ThreadIds, Ticket, TicketDraft};
 
 const PRECISION_GOAL: f64 = 0.98;
 const RECALL_GOAL: f64 = 0.85;
-/// Measured with the threshold fixed (2026-11-26): recall 71/94 = 0.755 on all pairs.
-const RECALL_FLOOR: f64 = 0.75;
+/// Measured with rule v3 (2026-11-27: v2 plus the synonym table, threshold 0.48): recall 92/116 = 0.793 on all
+/// 223 pairs. (Rule v2 measured 71/94 = 0.755 on the 178 pairs before `blind2`, 84/116 = 0.724 on all 223.)
+const RECALL_FLOOR: f64 = 0.79;
 
 struct Case {
     id: String,
@@ -168,7 +170,7 @@ fn the_merge_rule_on_the_labelled_pairs() {
 }
 
 #[test]
-#[ignore = "recall goal not met: 0.755 < 0.85 (BENCHMARKS.md, Ticket store)"]
+#[ignore = "recall goal not met: 0.793 < 0.85 on all pairs, 0.762 on blind + blind2 (BENCHMARKS.md, Ticket store)"]
 fn recall_goal() {
     let all = measure();
     assert!(all.recall() >= RECALL_GOAL, "recall {:.3} < {RECALL_GOAL}", all.recall());

@@ -22,6 +22,12 @@
 //!   `-e`), so `charged`, `charges` and `charging` are one word; then every word of letters keeps only its first
 //!   five (`dashboard` → `dashb`), which joins inflections in other languages and late typos. Words with digits
 //!   (`INV-20931`, `v2`, `401`) are identifiers and stay whole.
+//! - Synonyms: support vocabulary that names one thing in several ways (`text message` / `SMS`, `user` / `seat`
+//!   / `licence`, `sign in` / `log in`) becomes one canonical word, from the data table `synonyms.txt`
+//!   ([`super::synonyms`]). Phrases are read across stop words before those are dropped (`sign in` → `login`).
+//!   The table holds interchangeable words only, never merely related ones (`invoice` / `receipt`): those would
+//!   raise the score of two different problems with one feature as much as of one problem told twice. A
+//!   synonym replaces a word, never adds one, so a fingerprint is no larger than before.
 //! - Chat: lines spoken by staff or a bot (labels `Agent`, `Agent (Sam)`, `Bot`, `Support`, `Agente`, …) are left
 //!   out: the customer's words are the evidence. The chat lane must label lines `Speaker: text`.
 //!

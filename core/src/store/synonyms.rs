@@ -5,6 +5,10 @@
 //! kept short). It is compiled in and parsed once; a malformed table is a build-time mistake that the unit test
 //! below catches, so the parse error is typed rather than handled at run time.
 //!
+//! Editing the table changes the words a fingerprint holds. Tickets indexed before an edit keep their old words
+//! until they leave the duplicate window (72 h): a word the edit renamed then fails to match, so the cost is a
+//! missed merge for those days, never a wrong one.
+//!
 //! Terms are stored normalised by the caller's function (the rule's own folding and suffix fold), so a table term
 //! and a word of a message meet exactly when the rule would have called them the same word.
 
