@@ -5,9 +5,10 @@
 //! Prints the confusion counts, precision and recall (all pairs, and each split), the score of every pair, and a
 //! threshold sweep on the dev split; writes failing pairs to `pairs.failed`.
 //!
-//! The goals are precision ≥ 0.98 and recall ≥ 0.85. Precision is met and asserted. Recall is not (0.755 on all
-//! pairs, 0.750 on the blind split; see `BENCHMARKS.md`): the main test asserts the measured floor so the rule
-//! cannot get worse unnoticed, and `recall_goal` — ignored, with the reason — asserts the goal itself.
+//! The goals are precision ≥ 0.98 and recall ≥ 0.85. Precision is met and asserted (0.989 on all pairs). Recall is
+//! not (0.793 on all pairs; 0.850 on `blind`, 0.682 on `blind2`; see `BENCHMARKS.md`): the main test asserts the
+//! measured floor so the rule cannot get worse unnoticed, and `recall_goal` — ignored, with the reason — asserts
+//! the goal itself.
 
 mod common;
 
@@ -23,8 +24,9 @@ use tr_core::{Source, ThreadIds, Ticket, TicketDraft};
 
 const PRECISION_GOAL: f64 = 0.98;
 const RECALL_GOAL: f64 = 0.85;
-/// Measured with the threshold fixed (2026-11-26): recall 71/94 = 0.755 on all pairs.
-const RECALL_FLOOR: f64 = 0.75;
+/// Measured with rule v3 (2026-11-27: v2 plus the synonym table, threshold 0.48): recall 92/116 = 0.793 on all
+/// 223 pairs. (Rule v2 measured 71/94 = 0.755 on the 178 pairs before `blind2`, 84/116 = 0.724 on all 223.)
+const RECALL_FLOOR: f64 = 0.79;
 
 struct Case {
     id: String,
@@ -36,6 +38,8 @@ struct Case {
     same_customer: bool,
     score: f64,
     shared: Vec<String>,
+    /// Distinct content words of `a` and of `b`.
+    sizes: (u32, u32),
 }
 
 fn fixtures() -> PathBuf {
@@ -96,7 +100,8 @@ fn run_pairs() -> Vec<Case> {
             other => panic!("{id}: {other:?}"),
         };
         let fp = |t: &Ticket| similar::fingerprint(&t.subject, &t.body, &similar::identity_words(&t.customer));
-        let sim = similar::similarity(&fp(&a), &fp(&b));
+        let (fa, fb) = (fp(&a), fp(&b));
+        let sim = similar::similarity(&fa, &fb);
         let same_customer = match_address(&a).is_some() && match_address(&a) == match_address(&b);
         cases.push(Case {
             id,
@@ -107,6 +112,7 @@ fn run_pairs() -> Vec<Case> {
             same_customer,
             score: sim.score,
             shared: sim.shared,
+            sizes: (fa.n, fb.n),
         });
     }
     cases
@@ -164,7 +170,7 @@ fn the_merge_rule_on_the_labelled_pairs() {
 }
 
 #[test]
-#[ignore = "recall goal not met: 0.755 < 0.85 (BENCHMARKS.md, Ticket store)"]
+#[ignore = "recall goal not met: 0.793 < 0.85 on all pairs, 0.762 on blind + blind2 (BENCHMARKS.md, Ticket store)"]
 fn recall_goal() {
     let all = measure();
     assert!(all.recall() >= RECALL_GOAL, "recall {:.3} < {RECALL_GOAL}", all.recall());
@@ -182,15 +188,17 @@ fn measure() -> Counts {
         assert_eq!(predict(c, config.threshold), c.merged, "{}: the sweep disagrees with the store", c.id);
     }
 
-    println!("pair  split    label      merged  score  shared words");
+    println!("pair  split    label      merged  score  |a| |b| shared words");
     for c in &cases {
         println!(
-            "{:<5} {:<8} {:<10} {:<7} {:.3}  {}",
+            "{:<5} {:<8} {:<10} {:<7} {:.3}  {:>3} {:>3} {}",
             c.id,
             c.split,
             if c.duplicate { "duplicate" } else { "distinct" },
             c.merged,
             c.score,
+            c.sizes.0,
+            c.sizes.1,
             c.shared.join(" ")
         );
     }
@@ -201,7 +209,7 @@ fn measure() -> Counts {
     }
     let all = Counts::of(cases.iter().map(|c| (c, c.merged)));
     println!("\nat threshold {} (min shared words {}):", config.threshold, config.min_shared);
-    for split in ["dev", "holdout", "blind"] {
+    for split in ["dev", "holdout", "blind", "blind2"] {
         println!("{}", Counts::of(cases.iter().filter(|c| c.split == split).map(|c| (c, c.merged))).line(split));
     }
     println!("{}", all.line("all"));

@@ -32,7 +32,7 @@
 //!    least [`StoreConfig::min_shared`] (2) content words in common and cosine similarity ≥
 //!    [`StoreConfig::threshold`] ([`DEFAULT_THRESHOLD`], 0.48) → append to the best one if it is open, reason
 //!    `duplicate`, with the score and the shared words. Anonymous chat visitors (no address) have no index and
-//!    never merge by identity. Measured on 178 labelled pairs: precision 0.986, recall 0.755 (`BENCHMARKS.md`):
+//!    never merge by identity. Measured on 223 labelled pairs: precision 0.989, recall 0.793 (`BENCHMARKS.md`):
 //!    the rule prefers a second ticket to hiding a different problem inside the first.
 //! 5. Otherwise **create**: message, customer index, record.
 //!
@@ -93,6 +93,7 @@ pub mod keys;
 pub mod kv;
 pub mod record;
 pub mod similar;
+pub mod synonyms;
 
 pub use intake::{Append, Intake, IntakeOutcome, Store, StoreConfig, StoreError, StoredTicket, DEFAULT_THRESHOLD};
 pub use kv::{FaultMode, Kv, KvError, MemoryKv, OpCounts};

@@ -22,6 +22,12 @@
 //!   `-e`), so `charged`, `charges` and `charging` are one word; then every word of letters keeps only its first
 //!   five (`dashboard` → `dashb`), which joins inflections in other languages and late typos. Words with digits
 //!   (`INV-20931`, `v2`, `401`) are identifiers and stay whole.
+//! - Synonyms: support vocabulary that names one thing in several ways (`text message` / `SMS`, `user` / `seat`
+//!   / `licence`, `sign in` / `log in`) becomes one canonical word, from the data table `synonyms.txt`
+//!   ([`super::synonyms`]). Phrases are read across stop words before those are dropped (`sign in` → `login`).
+//!   The table holds interchangeable words only, never merely related ones (`invoice` / `receipt`): those would
+//!   raise the score of two different problems with one feature as much as of one problem told twice. A
+//!   synonym replaces a word, never adds one, so a fingerprint is no larger than before.
 //! - Chat: lines spoken by staff or a bot (labels `Agent`, `Agent (Sam)`, `Bot`, `Support`, `Agente`, …) are left
 //!   out: the customer's words are the evidence. The chat lane must label lines `Speaker: text`.
 //!
@@ -35,6 +41,7 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
+use super::synonyms::Synonyms;
 use crate::normalise::NO_SUBJECT;
 use crate::ticket::Customer;
 
@@ -314,6 +321,9 @@ const STAFF_LABELS: &[&str] = &[
 
 fn collect_words(text: &str, identity: &HashSet<String>, out: &mut HashSet<String>) {
     let lower = text.to_lowercase();
+    // Latin-script words in order, folded and suffix-folded, stop words included: the synonym table's phrases
+    // (`sign in`, `text message`) are read across them before single words are filtered.
+    let mut run: Vec<(String, String)> = Vec::new();
     let mut word = String::new();
     for c in lower.chars().chain(std::iter::once(' ')) {
         if c.is_alphanumeric() {
@@ -332,18 +342,46 @@ fn collect_words(text: &str, identity: &HashSet<String>, out: &mut HashSet<Strin
             for pair in chars.windows(2) {
                 out.insert(pair.iter().collect());
             }
+            collect_run(&mut run, identity, out);
         } else {
             let folded = fold(&word);
-            if keep(&folded) {
-                let stemmed = stem(&folded);
-                if !identity.contains(&folded) && !identity.contains(&stemmed) && !STOP_WORDS.contains(stemmed.as_str()) {
-                    out.insert(truncate(stemmed));
-                }
-            }
+            let stemmed = stem(&folded);
+            run.push((folded, stemmed));
         }
         word.clear();
     }
+    collect_run(&mut run, identity, out);
 }
+
+/// The content words of a run of Latin-script words (`(folded, stemmed)`), emptying it: a phrase of the synonym
+/// table becomes its canonical word; a single word is kept if it is content (see [`keep`]) and not the customer's
+/// identity, as its canonical word if the table lists it.
+fn collect_run(run: &mut Vec<(String, String)>, identity: &HashSet<String>, out: &mut HashSet<String>) {
+    let stems: Vec<String> = run.iter().map(|(_, s)| s.clone()).collect();
+    let mut i = 0;
+    while i < run.len() {
+        if let Some((canonical, n)) = SYNONYMS.phrase(&stems[i..]) {
+            out.insert(truncate(canonical.to_owned()));
+            i += n;
+            continue;
+        }
+        let (folded, stemmed) = &run[i];
+        i += 1;
+        if !keep(folded) || identity.contains(folded) || identity.contains(stemmed) || STOP_WORDS.contains(stemmed.as_str()) {
+            continue;
+        }
+        let word = SYNONYMS.word(stemmed).unwrap_or(stemmed);
+        out.insert(truncate(word.to_owned()));
+    }
+    run.clear();
+}
+
+/// The support-vocabulary synonym table (`synonyms.txt`), normalised like content words.
+static SYNONYMS: LazyLock<Synonyms> = LazyLock::new(|| {
+    // Compiled in and checked by a unit test: a malformed table cannot reach a running store.
+    Synonyms::parse(include_str!("synonyms.txt"), |w| stem(&fold(&w.to_lowercase())))
+        .unwrap_or_else(|e| panic!("core/src/store/synonyms.txt: {e}"))
+});
 
 fn keep(word: &str) -> bool {
     let chars = word.chars().count();
@@ -598,6 +636,18 @@ mod tests {
         let mut w = f.words;
         w.sort();
         assert_eq!(w, ["expor", "fail"]);
+    }
+
+    #[test]
+    fn synonyms_and_phrases_become_one_word() {
+        // Forces the shipped table to parse: a malformed `synonyms.txt` fails here, not in a running store.
+        let a = fp("Text messages not arriving", "Our users never get the text message when they sign in.");
+        let b = fp("", "no SMS for 2 of our seats at login");
+        let mut w = similarity(&a, &b).shared;
+        w.sort();
+        assert_eq!(w, ["login", "seat", "sms"]);
+        // A word of a phrase is only the phrase when its neighbour is there: `sign` alone stays itself.
+        assert!(fp("", "please sign the contract").words.contains(&"sign".to_owned()));
     }
 
     #[test]
