@@ -33,7 +33,8 @@ enum Command {
         /// Per-request limit for HTTP components, in seconds.
         #[arg(long, default_value_t = 30)]
         http_timeout: u64,
-        /// The embedded SQS/S3 endpoint: `auto` runs it unless AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL,
+        /// The embedded SQS/S3 endpoint: `auto` runs it for an application with queues ([[trigger.sqs]] or a
+        /// `ticket_queue_url` variable) unless AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL,
         /// SPIN_VARIABLE_SQS_ENDPOINT or SPIN_VARIABLE_TICKET_QUEUE_URL points elsewhere.
         #[arg(long, value_enum, default_value_t = Embedded::Auto)]
         embedded: Embedded,
@@ -114,7 +115,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let use_embedded = match embedded {
                 Embedded::On => true,
                 Embedded::Off => false,
-                Embedded::Auto => local_aws::wanted(|k| std::env::var(k).ok()),
+                Embedded::Auto => {
+                    let loaded = tr_host::manifest::LoadedManifest::load(&manifest)?;
+                    let needs_aws = !loaded.manifest.trigger.sqs.is_empty()
+                        || loaded.manifest.variables.contains_key("ticket_queue_url");
+                    needs_aws && local_aws::wanted(|k| std::env::var(k).ok())
+                }
             };
             let local = if use_embedded {
                 std::fs::create_dir_all(&state_dir)?;

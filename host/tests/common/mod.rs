@@ -102,7 +102,20 @@ pub fn host_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command 
 
 /// Starts the host and waits for it to say where it listens.
 pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunningHost {
-    let mut child = host_command(dir, args, env).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    spawn(host_command(dir, args, env), dir)
+}
+
+/// `start` with `cleared` removed from the inherited environment (a new machine's environment).
+pub fn start_cleared(dir: &Path, args: &[&str], env: &[(&str, &str)], cleared: &[&str]) -> RunningHost {
+    let mut cmd = host_command(dir, args, env);
+    for name in cleared {
+        cmd.env_remove(name);
+    }
+    spawn(cmd, dir)
+}
+
+fn spawn(mut cmd: Command, dir: &Path) -> RunningHost {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let output = Arc::new(Mutex::new(String::new()));
     for stream in [
         Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,

@@ -1,0 +1,160 @@
+//! The embedded default end to end: the repository's own `spin.toml` under `tr-intake up` with no AWS endpoint,
+//! no credentials and no queue configured. The host must start the embedded SQS/S3 endpoint, create the bucket
+//! and queues, and wire every lane to them; `mail send` (PutObject, as SES inbound) must become a read ticket,
+//! a form post too; `tickets`, `queues` and `replay` must show and move what is there.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::pipeline::repo;
+use common::{RunningHost, post, start_cleared, target_dir};
+use serde_json::json;
+
+/// The repository's spin.toml in a fresh folder, pointing at the built components and the rules sheet.
+fn app() -> PathBuf {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let dir = target_dir().join("tmp/host-tests").join(format!("embedded-{nanos}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wasm = target_dir().join("wasm32-wasip2/release");
+    let rules = repo().join("rules").canonicalize().unwrap();
+    let manifest = std::fs::read_to_string(repo().join("spin.toml"))
+        .unwrap()
+        .replace("target/wasm32-wasip2/release/", &format!("{}/", wasm.display()))
+        .replace("source = \"rules\"", &format!("source = \"{}\"", rules.display()));
+    std::fs::write(dir.join("spin.toml"), manifest).unwrap();
+    dir
+}
+
+/// The environment of a new machine: nothing that points at AWS (the test runner's own settings removed).
+const CLEARED: [&str; 8] = [
+    "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+    "SPIN_VARIABLE_SQS_ENDPOINT", "SPIN_VARIABLE_TICKET_QUEUE_URL", "SPIN_VARIABLE_AWS_ACCESS_KEY_ID", "SPIN_VARIABLE_READER",
+];
+
+fn up(dir: &Path, extra: &[&str]) -> RunningHost {
+    let mut args = vec!["--aws-listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let env = [("SPIN_VARIABLE_FORM_SITE_KEY", "local-site-key"), ("SPIN_VARIABLE_FORM_ALLOWED_ORIGINS", "http://localhost:8000")];
+    start_cleared(dir, &args, &env, &CLEARED)
+}
+
+fn cli(dir: &Path, args: &[&str]) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tr-intake"));
+    for name in CLEARED {
+        cmd.env_remove(name);
+    }
+    let out = cmd.args(args).arg("-f").arg(dir.join("spin.toml")).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "tr-intake {args:?} failed:\n{text}");
+    text
+}
+
+fn wait_for(what: &str, seconds: u64, mut check: impl FnMut() -> Option<String>) -> String {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what} did not happen within {seconds} s");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn up_with_nothing_configured_runs_the_whole_pipeline() {
+    let dir = app();
+    let host = up(&dir, &[]);
+    let log = host.output();
+    assert!(log.contains("embedded SQS/S3 endpoint http://127.0.0.1:"), "{log}");
+    for queue in ["tr-raw-mail-events", "tr-raw-mail-events-dlq", "tr-tickets", "tr-tickets-dlq", "tr-read-tickets"] {
+        assert!(log.contains(&format!("queue {queue} ")), "{queue} not announced:\n{log}");
+    }
+
+    // A mail, exactly as SES inbound writes it: PutObject into the bucket → notification → email → ticket → read.
+    let sent = cli(&dir, &["mail", "send", repo().join("tests/fixtures/email-lane/new.eml").to_str().unwrap()]);
+    assert!(sent.contains("s3://tr-raw-mail/inbound/"), "{sent}");
+    let line = wait_for("the mail's ticket being read", 60, || {
+        let list = cli(&dir, &["tickets"]);
+        list.lines().find(|l| l.contains(" email ") && !l.contains("(not read yet)")).map(str::to_owned)
+    });
+    let id = line.split_whitespace().next().unwrap().to_owned();
+    let record: serde_json::Value = serde_json::from_str(&cli(&dir, &["tickets", &id])).unwrap();
+    assert_eq!(record["ticket"]["source"], "email");
+    assert!(record["ticket"]["reading"]["topic"].is_string(), "{record}");
+
+    // The form lane is wired to the same queue.
+    let form = json!({"site_key": "local-site-key", "nonce": "n-embedded-1", "email": "ana@example.com",
+        "message": "Where do I download last month's invoice?", "fill_ms": 9000});
+    let reply = post(
+        &format!("{}/form", host.base),
+        &[("content-type", "application/json"), ("origin", "http://localhost:8000")],
+        form.to_string().as_bytes(),
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    wait_for("the form's ticket being read", 60, || {
+        let list = cli(&dir, &["tickets"]);
+        list.lines().find(|l| l.contains(" form ") && l.contains("ana@example.com") && !l.contains("(not read yet)")).map(str::to_owned)
+    });
+
+    // A dead-lettered message goes back with `replay` (here: a copy of a real S3 event, put in the DLQ by hand).
+    let queues = cli(&dir, &["queues"]);
+    assert!(queues.contains("tr-tickets-dlq"), "{queues}");
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join(".spin/local-aws.json")).unwrap()).unwrap();
+    let key = sent.split("s3://tr-raw-mail/").nth(1).unwrap().trim();
+    let event = json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-27T07:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "replayed", "bucket": {"name": "tr-raw-mail", "arn": "arn:aws:s3:::tr-raw-mail"},
+               "object": {"key": key, "size": 1, "eTag": "x", "sequencer": "0"}}}]});
+    send_raw(&state, "tr-raw-mail-events-dlq", &event.to_string());
+    let before = cli(&dir, &["queues"]);
+    assert!(depth(&before, "tr-raw-mail-events-dlq") == 1, "{before}");
+    let moved = cli(&dir, &["replay", "tr-raw-mail-events-dlq"]);
+    assert!(moved.contains("moved 1 messages from tr-raw-mail-events-dlq to tr-raw-mail-events"), "{moved}");
+    assert_eq!(depth(&cli(&dir, &["queues"]), "tr-raw-mail-events-dlq"), 0);
+    let seen = host.wait_for_output(&format!("[email] s3://tr-raw-mail/{key} -> repeat"), Duration::from_secs(30));
+    assert!(seen, "the replayed event reached the email lane (a repeat of the same mail: one ticket):\n{}", host.output());
+    let tickets = cli(&dir, &["tickets"]);
+    assert!(tickets.trim_end().ends_with("2 tickets"), "{tickets}");
+
+    // `--reset` starts clean.
+    drop(host);
+    let host = up(&dir, &["--reset"]);
+    assert!(host.output().contains("--reset: removed"), "{}", host.output());
+    assert!(!dir.join(".spin/sqlite_key_value.db").exists() || cli(&dir, &["tickets"]).contains("0 tickets"));
+}
+
+/// The `visible` column of `tr-intake queues` for `queue`.
+fn depth(table: &str, queue: &str) -> u64 {
+    let line = table.lines().find(|l| l.split_whitespace().next() == Some(queue)).unwrap_or_else(|| panic!("{queue}: {table}"));
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// SendMessage with the official SDK to the embedded endpoint, using the state file's local key.
+fn send_raw(state: &serde_json::Value, queue: &str, body: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let credentials = aws_credential_types::Credentials::new(
+            state["access_key_id"].as_str().unwrap(),
+            state["secret_access_key"].as_str().unwrap(),
+            None,
+            None,
+            "test",
+        );
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(state["endpoint"].as_str().unwrap())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(credentials)
+            .load()
+            .await;
+        aws_sdk_sqs::Client::new(&config)
+            .send_message()
+            .queue_url(state["queues"][queue].as_str().unwrap())
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    });
+}
