@@ -465,14 +465,7 @@ async fn delay_and_set_attributes(t: &Target) {
         .send()
         .await
         .unwrap();
-    let early = sqs
-        .receive_message()
-        .queue_url(&url)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let early = receive(&sqs, &url, 0).await;
     assert!(
         early.is_empty(),
         "{}: delayed by the queue's DelaySeconds",
@@ -489,15 +482,7 @@ async fn delay_and_set_attributes(t: &Target) {
         "{}",
         t.name
     );
-    let later = sqs
-        .receive_message()
-        .queue_url(&url)
-        .wait_time_seconds(3)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let later = receive(&sqs, &url, 3).await;
     assert_eq!(
         later.len(),
         1,
@@ -520,23 +505,9 @@ async fn visibility_timeout(t: &Target) {
         .send()
         .await
         .unwrap();
-    let first = sqs
-        .receive_message()
-        .queue_url(&url)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let first = receive(&sqs, &url, 0).await;
     assert_eq!(first.len(), 1);
-    let hidden = sqs
-        .receive_message()
-        .queue_url(&url)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let hidden = receive(&sqs, &url, 0).await;
     assert!(
         hidden.is_empty(),
         "{}: in flight, must be invisible",
@@ -566,14 +537,7 @@ async fn visibility_timeout(t: &Target) {
         .send()
         .await
         .unwrap();
-    let released = sqs
-        .receive_message()
-        .queue_url(&url)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let released = receive(&sqs, &url, 0).await;
     assert_eq!(
         released.len(),
         1,
@@ -625,15 +589,7 @@ async fn redrive_to_dlq(t: &Target) {
         .messages
         .unwrap_or_default();
     assert!(third.is_empty(), "{}: delivered a third time", t.name);
-    let moved = sqs
-        .receive_message()
-        .queue_url(&dlq)
-        .wait_time_seconds(2)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let moved = receive(&sqs, &dlq, 2).await;
     assert_eq!(moved.len(), 1, "{}", t.name);
     assert_eq!(moved[0].body.as_deref(), Some("poison"));
 }
@@ -689,14 +645,7 @@ async fn fifo(t: &Target) {
         t.name
     );
     // While group A has messages in flight, nothing else from A is delivered.
-    let blocked = sqs
-        .receive_message()
-        .queue_url(&url)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let blocked = receive(&sqs, &url, 0).await;
     assert!(blocked.is_empty());
 
     let cbd = create(
@@ -746,14 +695,7 @@ async fn purge(t: &Target) {
         attribute(&sqs, &url, QueueAttributeName::ApproximateNumberOfMessages).await,
         "0"
     );
-    let got = sqs
-        .receive_message()
-        .queue_url(&url)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let got = receive(&sqs, &url, 0).await;
     assert!(got.is_empty());
     // AWS allows one purge per queue per 60 s.
     match sqs.purge_queue().queue_url(&url).send().await {
@@ -946,4 +888,20 @@ async fn conformance_embedded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_moto() {
     run_suite(&common::moto()).await;
+}
+
+/// One ReceiveMessage with default attributes: the messages, or none.
+async fn receive(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    wait_seconds: i32,
+) -> Vec<aws_sdk_sqs::types::Message> {
+    sqs.receive_message()
+        .queue_url(url)
+        .wait_time_seconds(wait_seconds)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default()
 }

@@ -119,6 +119,14 @@ fn up_with_nothing_configured_runs_the_whole_pipeline() {
     let tickets = cli(&dir, &["tickets"]);
     assert!(tickets.trim_end().ends_with("2 tickets"), "{tickets}");
 
+    // The watched mail drop: a file put there goes into the bucket and on through the lane (an auto-reply:
+    // suppressed by the loop guard, so still two tickets), and moves to sent/.
+    let drop_dir = dir.join(".spin/mail-drop");
+    std::fs::copy(repo().join("tests/fixtures/email-lane/autoreply.eml"), drop_dir.join("autoreply.eml")).unwrap();
+    let seen = host.wait_for_output("autoreply.eml -> suppressed", Duration::from_secs(30));
+    assert!(seen, "the dropped mail reached the email lane:\n{}", host.output());
+    assert!(drop_dir.join("sent/autoreply.eml").is_file() && !drop_dir.join("autoreply.eml").exists());
+
     // `--reset` starts clean.
     drop(host);
     let host = up(&dir, &["--reset"]);
