@@ -45,7 +45,7 @@ async fn route(req: Request) -> Reply {
         Reply::error(&method_not_allowed(&method, allowed), audience, None).with_headers(vec![("allow", allowed.join(", "))])
     };
     match (path.trim_end_matches('/'), method.as_str()) {
-        ("", "POST") => submit::submit(req).await,
+        ("", "POST") => submit::submit(req, audience).await,
         ("", "OPTIONS") => preflight(header("origin").as_deref()).await,
         ("", _) => refuse(&["POST", "OPTIONS"]),
         ("/embed.js", "GET" | "HEAD") => embed(),

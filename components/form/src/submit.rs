@@ -29,33 +29,30 @@ const MAX_BODY: usize = 64 * 1024;
 const RETRY_AFTER_SECONDS: u32 = 15;
 const DEFAULT_MIN_FILL: Duration = Duration::from_secs(3);
 
-pub async fn submit(req: Request) -> Reply {
+pub async fn submit(req: Request, audience: Audience) -> Reply {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let audience = Audience::from_accept(header("accept").as_deref());
-    let back = header("referer");
-    let origin = match crate::origins().await.and_then(|o| o.check(header("origin").as_deref())) {
-        Ok(origin) => origin,
-        Err(e) => {
-            println!("[form] refused {} {}: {}", e.status, e.code, e.message);
-            return Reply::error(&e, audience, back.as_deref());
-        }
-    };
-    let cors = cors_headers(&origin, false);
+    let origin = crate::origins().await.and_then(|o| o.check(header("origin").as_deref()));
     let sent = Sent {
         client: header("spin-client-addr"),
         content_type: header("content-type"),
         declared: header("content-length").and_then(|v| v.parse().ok()),
-        referer: back.clone(),
+        referer: header("referer"),
     };
-    let reply = match accept(req, &sent).await {
-        Ok(Accepted::Ticket { kept, page }) => received(audience, Some(kept), page.as_deref().or(back.as_deref())),
+    // A refused origin gets no CORS headers; every answer to an allowed one does.
+    let (outcome, cors) = match origin {
+        Ok(origin) => (accept(req, &sent).await, cors_headers(&origin, false)),
+        Err(e) => (Err(e), Vec::new()),
+    };
+    let back = sent.referer.as_deref();
+    let reply = match outcome {
+        Ok(Accepted::Ticket { kept, page }) => received(audience, Some(kept), page.as_deref().or(back)),
         Ok(Accepted::Bot(verdict)) => {
             println!("[form] dropped from {}: {verdict:?} (answered 202, nothing made)", sent.client.as_deref().unwrap_or("?"));
-            received(audience, None, back.as_deref())
+            received(audience, None, back)
         }
         Err(e) => {
             println!("[form] refused {} {}: {}", e.status, e.code, e.message);
-            Reply::error(&e, audience, back.as_deref())
+            Reply::error(&e, audience, back)
         }
     };
     reply.with_headers(cors)
