@@ -278,3 +278,49 @@ fn key_value_operations_per_path_are_constant() {
     let r = reply(email("cy@z.example", "Login again", "Totally different: SSO for my team?", "m4@z"), Some("x@elsewhere"), &["y@elsewhere", "x@elsewhere"]);
     assert_eq!(ops(&store, lane.intake(r, 18)).0, 7, "reply to a thread never seen → new ticket");
 }
+
+#[test]
+fn a_long_retelling_sharing_many_words_merges_by_the_second_rule() {
+    let (store, lane) = (store(), Lane::default());
+    let first = form(
+        "lena@kestrel.example",
+        "Xero sync stuck",
+        "Since Tuesday approved invoices are not pushed to Xero. The connection page says connected, the sync log shows \
+         'pending' for every invoice from this week, and disconnecting and reconnecting did nothing.",
+        "nonce-x1",
+    );
+    let t = created(&run(&store, lane.intake(first, 0))).clone();
+    let long = email(
+        "lena@kestrel.example",
+        "Invoices",
+        "Hello, following up on the form I sent this morning. Our accountant noticed that nothing from this week reached \
+         Xero: the approved invoices all sit as pending in the sync log although the connection page still shows the \
+         account as connected. I disconnected and reconnected twice. Month-end close is on Friday and the auditor \
+         wants the ledger reconciled before then, so we need the backlog pushed through, plus an explanation of what \
+         went wrong. Our bookkeeping team in Leeds and the finance director are waiting on this, and the quarterly \
+         VAT return depends on it as well. Could someone look at the integration logs on your side, check whether \
+         the token expired, and tell us whether entering the invoices manually would create duplicates later?",
+        "lena-1@kestrel",
+    );
+    let IntakeOutcome::Appended(a) = run(&store, lane.intake(long, 120)) else { panic!("the retelling should merge") };
+    assert_eq!((a.ticket_id.as_str(), a.merge.reason), (t.id.as_str(), MergeReason::Duplicate));
+    let config = store.config();
+    assert!(a.merge.score < config.threshold, "this case is for the second rule: {}", a.merge.score);
+    assert!(a.merge.detail.contains("shared words ≥ 6"), "{}", a.merge.detail);
+}
+
+#[test]
+fn a_near_miss_starts_a_ticket_that_links_to_the_possible_duplicate() {
+    let (store, lane) = (store(), Lane::default());
+    let t = created(&run(&store, lane.intake(form("ana@acme.example", "Invoice PDF shows the wrong currency", "Our invoice PDF for October shows USD instead of EUR.", "nonce-1"), 0))).clone();
+    let other = form("ana@acme.example", "Invoice emails not arriving", "The October invoice emails never arrive at the client; downloading the PDF works fine.", "nonce-2");
+    let second = created(&run(&store, lane.intake(other, 60))).clone();
+    assert_ne!(second.id, t.id, "two problems, two tickets");
+    let stored = block_on(store.load(&second.id)).unwrap().unwrap();
+    assert_eq!(stored.record.links.len(), 1, "{:?}", stored.record.links);
+    let link = &stored.record.links[0];
+    assert_eq!((link.ticket_id.as_str(), link.reason), (t.id.as_str(), LinkReason::PossibleDuplicate));
+    assert!(link.via.starts_with("similarity 0."), "{}", link.via);
+    // The first ticket is untouched.
+    assert_eq!(block_on(store.load(&t.id)).unwrap().unwrap().messages.len(), 1);
+}

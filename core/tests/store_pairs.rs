@@ -5,10 +5,10 @@
 //! Prints the confusion counts, precision and recall (all pairs, and each split), the score of every pair, and a
 //! threshold sweep on the dev split; writes failing pairs to `pairs.failed`.
 //!
-//! The goals are precision ≥ 0.98 and recall ≥ 0.85. Precision is met and asserted (0.989 on all pairs). Recall is
-//! not (0.793 on all pairs; 0.850 on `blind`, 0.682 on `blind2`; see `BENCHMARKS.md`): the main test asserts the
-//! measured floor so the rule cannot get worse unnoticed, and `recall_goal` — ignored, with the reason — asserts
-//! the goal itself.
+//! The goals are precision ≥ 0.98 and recall ≥ 0.85. Precision is met and asserted. Recall is not (rule v4:
+//! 0.752 on the 273 pairs of `dev`…`blind3`; see `BENCHMARKS.md`): the main test asserts the measured floor so
+//! the rule cannot get worse unnoticed, and `recall_goal` — ignored, with the reason — asserts the goal itself.
+//! Also counted: how many pairs the rule did not merge get a possible-duplicate link instead.
 
 mod common;
 
@@ -18,15 +18,16 @@ use std::path::PathBuf;
 use common::*;
 use serde_json::Value;
 use tr_core::normalise::normalise_email;
-use tr_core::store::record::MergeReason;
+use tr_core::store::record::{LinkReason, MergeReason};
 use tr_core::store::{IntakeOutcome, StoreConfig, keys, similar};
 use tr_core::{Source, ThreadIds, Ticket, TicketDraft};
 
 const PRECISION_GOAL: f64 = 0.98;
 const RECALL_GOAL: f64 = 0.85;
-/// Measured with rule v3 (2026-11-27: v2 plus the synonym table, threshold 0.48): recall 92/116 = 0.793 on all
-/// 223 pairs. (Rule v2 measured 71/94 = 0.755 on the 178 pairs before `blind2`, 84/116 = 0.724 on all 223.)
-const RECALL_FLOOR: f64 = 0.79;
+/// Measured with rule v4 (2026-11-27: v3 plus the second way to merge, ≥ 6 shared words and cosine ≥ 0.30):
+/// recall 106/141 = 0.752 on the 273 pairs of `dev`…`blind3`. (v3 measured 92/116 = 0.793 on the 223 pairs
+/// before `blind3` and 98/141 = 0.695 with it: `blind3`, written by someone else, took it to 0.24.)
+const RECALL_FLOOR: f64 = 0.75;
 
 struct Case {
     id: String,
@@ -34,6 +35,8 @@ struct Case {
     duplicate: bool,
     note: String,
     merged: bool,
+    /// Not merged, but `b`'s new ticket records a possible-duplicate link to `a`'s.
+    linked: bool,
     /// Same customer by match address (both identified): the rule compares the texts only then.
     same_customer: bool,
     score: f64,
@@ -91,12 +94,16 @@ fn run_pairs() -> Vec<Case> {
         let a = lane.ticket(draft(&pair["a"], &id, "a"), 0);
         let b = lane.ticket(draft(&pair["b"], &id, "b"), gap_minutes);
         let first = created(&run(&store, tr_core::store::Intake::new(a.clone()))).id.clone();
-        let merged = match run(&store, tr_core::store::Intake::new(b.clone())) {
+        let (merged, linked) = match run(&store, tr_core::store::Intake::new(b.clone())) {
             IntakeOutcome::Appended(x) => {
                 assert_eq!((x.ticket_id.as_str(), x.merge.reason), (first.as_str(), MergeReason::Duplicate), "{id}");
-                true
+                (true, false)
             }
-            IntakeOutcome::Created { .. } => false,
+            outcome @ IntakeOutcome::Created { .. } => {
+                let stored = pollster::block_on(store.load(&created(&outcome).id)).unwrap().expect("b's ticket");
+                let linked = stored.record.links.iter().any(|l| l.ticket_id == first && l.reason == LinkReason::PossibleDuplicate);
+                (false, linked)
+            }
             other => panic!("{id}: {other:?}"),
         };
         let fp = |t: &Ticket| similar::fingerprint(&t.subject, &t.body, &similar::identity_words(&t.customer));
@@ -109,6 +116,7 @@ fn run_pairs() -> Vec<Case> {
             duplicate,
             note: pair["note"].as_str().unwrap_or_default().to_owned(),
             merged,
+            linked,
             same_customer,
             score: sim.score,
             shared: sim.shared,
@@ -170,7 +178,7 @@ fn the_merge_rule_on_the_labelled_pairs() {
 }
 
 #[test]
-#[ignore = "recall goal not met: 0.793 < 0.85 on all pairs, 0.762 on blind + blind2 (BENCHMARKS.md, Ticket store)"]
+#[ignore = "recall goal not met: 0.752 < 0.85 on all pairs (rule v4; BENCHMARKS.md, Ticket store)"]
 fn recall_goal() {
     let all = measure();
     assert!(all.recall() >= RECALL_GOAL, "recall {:.3} < {RECALL_GOAL}", all.recall());
@@ -182,20 +190,25 @@ fn measure() -> Counts {
     let cases = run_pairs();
     assert!(cases.len() >= 100, "ran {} pairs; the set has at least 100", cases.len());
 
-    // The rule restated from its parts, to sweep thresholds; it must agree with the store at the real one.
-    let predict = |c: &Case, threshold: f64| c.same_customer && c.shared.len() >= config.min_shared && c.score >= threshold;
+    // The rule applied to each pair's similarity, to sweep thresholds; it must agree with the store at the real one.
+    let similarity = |c: &Case| similar::Similarity { score: c.score, shared: c.shared.clone() };
+    let predict = |c: &Case, threshold: f64| {
+        c.same_customer && StoreConfig { threshold, ..config.clone() }.merges(&similarity(c))
+    };
     for c in &cases {
         assert_eq!(predict(c, config.threshold), c.merged, "{}: the sweep disagrees with the store", c.id);
+        assert_eq!(c.same_customer && config.links(&similarity(c)), c.linked, "{}: link disagrees with the store", c.id);
     }
 
-    println!("pair  split    label      merged  score  |a| |b| shared words");
+    println!("pair  split    label      merged  linked score  |a| |b| shared words");
     for c in &cases {
         println!(
-            "{:<5} {:<8} {:<10} {:<7} {:.3}  {:>3} {:>3} {}",
+            "{:<5} {:<8} {:<10} {:<7} {:<6} {:.3}  {:>3} {:>3} {}",
             c.id,
             c.split,
             if c.duplicate { "duplicate" } else { "distinct" },
             c.merged,
+            c.linked,
             c.score,
             c.sizes.0,
             c.sizes.1,
@@ -213,6 +226,12 @@ fn measure() -> Counts {
         println!("{}", Counts::of(cases.iter().filter(|c| c.split == split).map(|c| (c, c.merged))).line(split));
     }
     println!("{}", all.line("all"));
+    let linked = |dup: bool| cases.iter().filter(|c| c.linked && c.duplicate == dup).count();
+    let missed = cases.iter().filter(|c| c.duplicate && !c.merged).count();
+    println!(
+        "possible-duplicate links (score ≥ {}, ≥ {} shared words, not merged): {} of the {missed} missed duplicates, {} distinct pairs",
+        config.link_threshold, config.link_shared, linked(true), linked(false)
+    );
 
     let failed: Vec<&Case> = cases.iter().filter(|c| c.duplicate != c.merged).collect();
     let failed_path = fixtures().join("pairs.failed");

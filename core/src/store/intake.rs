@@ -36,6 +36,17 @@ pub struct StoreConfig {
     /// Least number of content words the two texts must share, whatever the score: two one-word messages that
     /// happen to agree are no evidence.
     pub min_shared: usize,
+    /// The second way to merge, for long texts: at least this many shared content words…
+    pub strong_shared: usize,
+    /// …and at least this similarity. Cosine falls with length (a 20-word email against a 12-word form sharing
+    /// seven specific words scores 0.45); two different problems of one customer share the feature's words —
+    /// two to five in every labelled hard negative — not six.
+    pub strong_threshold: f64,
+    /// A new ticket whose best candidate missed the merge rule but scored at least this, with
+    /// [`Self::link_shared`] shared words, records a [`LinkReason::PossibleDuplicate`] link to it: a person
+    /// merges in one click what the rule would not risk.
+    pub link_threshold: f64,
+    pub link_shared: usize,
     /// Most recent tickets kept per customer (newest kept). A customer with more open in one window is rare and
     /// is compared against the newest.
     pub recent_cap: usize,
@@ -51,6 +62,10 @@ impl Default for StoreConfig {
             window: Duration::from_secs(72 * 3600),
             threshold: DEFAULT_THRESHOLD,
             min_shared: 2,
+            strong_shared: 6,
+            strong_threshold: 0.30,
+            link_threshold: 0.25,
+            link_shared: 3,
             recent_cap: 8,
             raw_body_limit: 64_000,
             participant_cap: 20,
@@ -62,7 +77,31 @@ impl Default for StoreConfig {
 /// pairs in `tests/fixtures/store/` (written before it was fixed; see the README there and `BENCHMARKS.md`).
 /// Precision first: merging two different problems hides one of them from a person. Re-swept on `dev` for rule v3
 /// (the synonym table, 2026-11-27): still 0.48 — at 0.47 two same-customer hard negatives (0.478, 0.474) merge.
+/// Rule v4 adds the second way to merge ([`StoreConfig::strong_shared`]), chosen on all 273 pairs then written
+/// (`blind3` had shown v3's recall fall to 0.24 on text written by someone else); see `BENCHMARKS.md`.
 pub const DEFAULT_THRESHOLD: f64 = 0.48;
+
+impl StoreConfig {
+    /// The merge rule on one candidate: same customer and window are checked by the caller.
+    pub fn merges(&self, sim: &similar::Similarity) -> bool {
+        let shared = sim.shared.len();
+        shared >= self.min_shared
+            && (sim.score >= self.threshold || (shared >= self.strong_shared && sim.score >= self.strong_threshold))
+    }
+
+    /// Not merged, but close enough to show a person.
+    pub fn links(&self, sim: &similar::Similarity) -> bool {
+        !self.merges(sim) && sim.shared.len() >= self.link_shared && sim.score >= self.link_threshold
+    }
+
+    fn why(&self, sim: &similar::Similarity) -> String {
+        if sim.score >= self.threshold {
+            format!("similarity {:.3} ≥ {}", sim.score, self.threshold)
+        } else {
+            format!("{} shared words ≥ {} and similarity {:.3} ≥ {}", sim.shared.len(), self.strong_shared, sim.score, self.strong_threshold)
+        }
+    }
+}
 
 /// What a lane hands the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,18 +264,23 @@ impl<K: Kv> Store<K> {
         let mut recent = None;
         if let Some(addr) = sender {
             let list: RecentTickets = self.get(&keys::customer(&addr)).await?.unwrap_or_default();
-            if let Some((best, sim)) = self.best_match(&list, &fingerprint, now_ms)
+            if let Some((best, sim)) = self.best_match(&list, &fingerprint, now_ms, |s| self.config.merges(s))
                 && let Some(rec) = self.get::<TicketRecord>(&keys::ticket(&best.ticket_id)).await?
                 && !rec.closed
             {
                 let detail = format!(
-                    "same customer, {} after the ticket, similarity {:.3} ≥ {}, shared words: {}",
+                    "same customer, {} after the ticket, {}, shared words: {}",
                     hours(now_ms - best.at_ms),
-                    sim.score,
-                    self.config.threshold,
-                    sim.shared.iter().take(12).cloned().collect::<Vec<_>>().join(", ")
+                    self.config.why(&sim),
+                    shared_list(&sim)
                 );
                 return self.append(key, message, rec, MergeReason::Duplicate, round3(sim.score), detail).await;
+            }
+            if link.is_none()
+                && let Some((best, sim)) = self.best_match(&list, &fingerprint, now_ms, |s| self.config.links(s))
+            {
+                let via = format!("similarity {:.3}, shared words: {}", sim.score, shared_list(&sim));
+                link = Some(Link { ticket_id: best.ticket_id.clone(), reason: LinkReason::PossibleDuplicate, via });
             }
             recent = Some((addr, list));
         }
@@ -450,13 +494,14 @@ impl<K: Kv> Store<K> {
         list: &'a RecentTickets,
         fingerprint: &Fingerprint,
         now_ms: i64,
+        keep: impl Fn(&similar::Similarity) -> bool,
     ) -> Option<(&'a Recent, similar::Similarity)> {
         let window_ms = self.config.window.as_millis() as i64;
         list.entries
             .iter()
             .filter(|r| (now_ms - r.at_ms).abs() <= window_ms)
             .map(|r| (r, similar::similarity(&r.fingerprint, fingerprint)))
-            .filter(|(_, s)| s.score >= self.config.threshold && s.shared.len() >= self.config.min_shared)
+            .filter(|(_, s)| keep(s))
             .max_by(|(ra, a), (rb, b)| a.score.total_cmp(&b.score).then(ra.at_ms.cmp(&rb.at_ms)))
     }
 
@@ -566,6 +611,10 @@ fn millis(rfc3339: &str) -> Result<i64, StoreError> {
 fn hours(ms: i64) -> String {
     let minutes = ms.abs() / 60_000;
     format!("{}h{:02}m", minutes / 60, minutes % 60)
+}
+
+fn shared_list(sim: &similar::Similarity) -> String {
+    sim.shared.iter().take(12).cloned().collect::<Vec<_>>().join(", ")
 }
 
 fn round3(x: f64) -> f64 {

@@ -29,11 +29,16 @@
 //!    someone's ticket.
 //! 4. **Duplicate** ([`similar`]): the customer's recent tickets (one read) are compared with the intake without
 //!    reading any ticket. Same customer (by match address), created within the window (72 h by default), at
-//!    least [`StoreConfig::min_shared`] (2) content words in common and cosine similarity ≥
-//!    [`StoreConfig::threshold`] ([`DEFAULT_THRESHOLD`], 0.48) → append to the best one if it is open, reason
-//!    `duplicate`, with the score and the shared words. Anonymous chat visitors (no address) have no index and
-//!    never merge by identity. Measured on 223 labelled pairs: precision 0.989, recall 0.793 (`BENCHMARKS.md`):
-//!    the rule prefers a second ticket to hiding a different problem inside the first.
+//!    least [`StoreConfig::min_shared`] (2) content words in common, and either cosine similarity ≥
+//!    [`StoreConfig::threshold`] ([`DEFAULT_THRESHOLD`], 0.48) or — for long texts, whose cosine falls with
+//!    length — at least [`StoreConfig::strong_shared`] (6) shared words and cosine ≥
+//!    [`StoreConfig::strong_threshold`] (0.30) ([`StoreConfig::merges`]) → append to the best one if it is open,
+//!    reason `duplicate`, with the score, which rule and the shared words. Anonymous chat visitors (no address)
+//!    have no index and never merge by identity. A candidate that misses the rule but scores ≥ 0.25 with ≥ 3
+//!    shared words is recorded on the new ticket as a [`record::LinkReason::PossibleDuplicate`] link, for a
+//!    person to merge (no extra operation: the list was read, the record is written anyway). Measured on 273
+//!    labelled pairs (`BENCHMARKS.md`): the rule prefers a second ticket to hiding a different problem inside
+//!    the first.
 //! 5. Otherwise **create**: message, customer index, record.
 //!
 //! Customers are matched by address with letter case folded and a `+tag` removed (`Ana+billing@x` is

@@ -111,6 +111,9 @@ pub enum LinkReason {
     OtherSender,
     /// The ticket it threads onto (or names) is closed: a follow-up starts a new ticket.
     Closed,
+    /// Same customer, within the window, texts alike but not enough to merge (see
+    /// [`super::StoreConfig::links`]): shown to a person, who can merge it.
+    PossibleDuplicate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
