@@ -222,7 +222,7 @@ fn measure() -> Counts {
     }
     let all = Counts::of(cases.iter().map(|c| (c, c.merged)));
     println!("\nat threshold {} (min shared words {}):", config.threshold, config.min_shared);
-    for split in ["dev", "holdout", "blind", "blind2", "blind3"] {
+    for split in ["dev", "holdout", "blind", "blind2", "blind3", "blind4"] {
         println!("{}", Counts::of(cases.iter().filter(|c| c.split == split).map(|c| (c, c.merged))).line(split));
     }
     println!("{}", all.line("all"));
