@@ -6,7 +6,7 @@
 //! threshold sweep on the dev split; writes failing pairs to `pairs.failed`.
 //!
 //! The goals are precision ≥ 0.98 and recall ≥ 0.85. Precision is met and asserted. Recall is not (rule v4:
-//! 0.752 on the 273 pairs of `dev`…`blind3`; see `BENCHMARKS.md`): the main test asserts the measured floor so
+//! 0.693 on all 323 pairs, 0.360 on `blind4`, the split written blind after v4; see `BENCHMARKS.md`): the main test asserts the measured floor so
 //! the rule cannot get worse unnoticed, and `recall_goal` — ignored, with the reason — asserts the goal itself.
 //! Also counted: how many pairs the rule did not merge get a possible-duplicate link instead.
 
@@ -25,9 +25,9 @@ use tr_core::{Source, ThreadIds, Ticket, TicketDraft};
 const PRECISION_GOAL: f64 = 0.98;
 const RECALL_GOAL: f64 = 0.85;
 /// Measured with rule v4 (2026-11-27: v3 plus the second way to merge, ≥ 6 shared words and cosine ≥ 0.30):
-/// recall 106/141 = 0.752 on the 273 pairs of `dev`…`blind3`. (v3 measured 92/116 = 0.793 on the 223 pairs
+/// recall 115/166 = 0.693 on all 323 pairs (106/141 = 0.752 before `blind4`, 9/25 on `blind4`). (v3 measured 92/116 = 0.793 on the 223 pairs
 /// before `blind3` and 98/141 = 0.695 with it: `blind3`, written by someone else, took it to 0.24.)
-const RECALL_FLOOR: f64 = 0.75;
+const RECALL_FLOOR: f64 = 0.69;
 
 struct Case {
     id: String,
@@ -178,7 +178,7 @@ fn the_merge_rule_on_the_labelled_pairs() {
 }
 
 #[test]
-#[ignore = "recall goal not met: 0.752 < 0.85 on all pairs (rule v4; BENCHMARKS.md, Ticket store)"]
+#[ignore = "recall goal not met: 0.693 < 0.85 on all pairs, 0.360 on blind4 (rule v4; BENCHMARKS.md, Ticket store)"]
 fn recall_goal() {
     let all = measure();
     assert!(all.recall() >= RECALL_GOAL, "recall {:.3} < {RECALL_GOAL}", all.recall());

@@ -46,8 +46,17 @@ pub fn ticket_line(record: &Value) -> String {
         format!("{}/{}/{}", r["topic"].as_str().unwrap_or("?"), r["urgency"].as_str().unwrap_or("?"), r["tone"].as_str().unwrap_or("?"))
     };
     let messages = record["messages"].as_array().map_or(1, Vec::len);
+    // A near miss of the duplicate rule is for a person to judge: say so where they look.
+    let possible: Vec<&str> = record["links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["reason"] == "possible-duplicate")
+        .filter_map(|l| l["ticket_id"].as_str())
+        .collect();
+    let possible = if possible.is_empty() { String::new() } else { format!("  (possible duplicate of {})", possible.join(", ")) };
     format!(
-        "{}  {}  {:<5}  {:<32}  {:<28}  {} msg  {}",
+        "{}  {}  {:<5}  {:<32}  {:<28}  {} msg  {}{}",
         t["id"].as_str().unwrap_or("?"),
         t["received_at"].as_str().unwrap_or("?"),
         t["source"].as_str().unwrap_or("?"),
@@ -55,6 +64,7 @@ pub fn ticket_line(record: &Value) -> String {
         tags,
         messages,
         t["subject"].as_str().unwrap_or(""),
+        possible,
     )
 }
 
@@ -127,5 +137,25 @@ pub async fn replay(state: &LocalAwsState, dlq: &str, source: &str) -> anyhow::R
                 .with_context(|| format!("DeleteMessage {dlq}"))?;
             moved += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn a_ticket_line_names_its_possible_duplicates_and_nothing_else() {
+        let mut record = json!({
+            "ticket": {"id": "01B", "received_at": "2026-11-27T10:00:00Z", "source": "form",
+                       "customer": {"email": "ana@acme.example"}, "subject": "Invoice emails"},
+            "messages": [{}],
+            "links": [{"ticket_id": "01A", "reason": "possible-duplicate", "via": "similarity 0.33"},
+                      {"ticket_id": "01C", "reason": "closed", "via": "In-Reply-To <x>"}],
+        });
+        let line = super::ticket_line(&record);
+        assert!(line.ends_with("Invoice emails  (possible duplicate of 01A)"), "{line}");
+        record["links"] = json!([]);
+        assert!(super::ticket_line(&record).ends_with("Invoice emails"));
     }
 }

@@ -36,7 +36,7 @@
 //!    reason `duplicate`, with the score, which rule and the shared words. Anonymous chat visitors (no address)
 //!    have no index and never merge by identity. A candidate that misses the rule but scores ≥ 0.25 with ≥ 3
 //!    shared words is recorded on the new ticket as a [`record::LinkReason::PossibleDuplicate`] link, for a
-//!    person to merge (no extra operation: the list was read, the record is written anyway). Measured on 273
+//!    person to merge (no extra operation: the list was read, the record is written anyway). Measured on 323
 //!    labelled pairs (`BENCHMARKS.md`): the rule prefers a second ticket to hiding a different problem inside
 //!    the first.
 //! 5. Otherwise **create**: message, customer index, record.
