@@ -200,6 +200,36 @@ fn over_the_rate_limit_is_429_with_retry_after() {
 }
 
 #[test]
+fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_window_and_an_untrusted_header_is_ignored() {
+    let post_from = |p: &Pipeline, nonce: &str, forwarded_for: &str| {
+        let mut body = embed_body(nonce);
+        body["email"] = format!("{nonce}@example.com").into();
+        let reply = post(
+            &format!("{}/form", p.host.base),
+            &[("content-type", "application/json"), ("origin", ORIGIN), ("x-forwarded-for", forwarded_for)],
+            body.to_string().as_bytes(),
+        );
+        reply.status
+    };
+    // The test client connects from 127.0.0.1: as the operator's load balancer, trusted.
+    let p = start(&[("form_rate_limit", "2/600"), ("form_trusted_proxies", "127.0.0.0/8, ::1")]);
+    assert_eq!(post_from(&p, "p1", "198.51.100.1"), 202);
+    assert_eq!(post_from(&p, "p2", "203.0.113.50, 198.51.100.1"), 202, "a client-written entry left of the real one counts for nothing");
+    assert_eq!(post_from(&p, "p3", "198.51.100.1"), 429, "198.51.100.1's window is full");
+    assert_eq!(post_from(&p, "p4", "198.51.100.2"), 202, "another customer behind the same proxy is not turned away");
+    assert_eq!(post_from(&p, "p5", "2001:db8:7:7::1"), 202);
+    assert_eq!(post_from(&p, "p6", "2001:db8:7:7::2"), 202);
+    assert_eq!(post_from(&p, "p7", "2001:db8:7:7:ffff::3"), 429, "one IPv6 /64 shares a window");
+    drop(p);
+
+    // Not trusted (the default): the header is anyone's to write, so it changes nothing.
+    let p = start(&[("form_rate_limit", "2/600")]);
+    assert_eq!(post_from(&p, "q1", "198.51.100.1"), 202);
+    assert_eq!(post_from(&p, "q2", "198.51.100.2"), 202);
+    assert_eq!(post_from(&p, "q3", "198.51.100.3"), 429, "a fresh X-Forwarded-For per post does not reset the limit");
+}
+
+#[test]
 fn a_queue_that_is_down_is_503_and_a_retry_with_the_same_nonce_completes_the_ticket() {
     let mut p = start(&[("sqs_endpoint", "http://127.0.0.1:9")]);
     let body = embed_body("nonce-queue-down");

@@ -13,7 +13,9 @@ use spin_sdk::http::Request;
 use spin_sdk::http::body::IncomingBodyExt;
 use tr_core::form::origin::cors_headers;
 use tr_core::form::rate_limit::RateDecision;
-use tr_core::form::{BotVerdict, Encoding, RateLimit, RateLimiter, bot_verdict, check_site_key, decode, html_page};
+use tr_core::form::{
+    BotVerdict, Encoding, RateLimit, RateLimiter, TrustedProxies, bot_verdict, check_site_key, client_address, decode, html_page,
+};
 use tr_core::form_lane::{FormLane, FormLaneConfig, FormLaneError};
 use tr_core::http_answer::{ApiError, check_size};
 use tr_core::keep::Kept;
@@ -32,8 +34,11 @@ const DEFAULT_MIN_FILL: Duration = Duration::from_secs(3);
 pub async fn submit(req: Request, audience: Audience) -> Reply {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let origin = crate::origins().await.and_then(|o| o.check(header("origin").as_deref()));
+    // Every X-Forwarded-For header, in order, as one list (a proxy may add its own header rather than append).
+    let forwarded: Vec<&str> = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
     let sent = Sent {
-        client: header("spin-client-addr"),
+        peer: header("spin-client-addr"),
+        forwarded_for: (!forwarded.is_empty()).then(|| forwarded.join(",")),
         content_type: header("content-type"),
         declared: header("content-length").and_then(|v| v.parse().ok()),
         referer: header("referer"),
@@ -47,7 +52,7 @@ pub async fn submit(req: Request, audience: Audience) -> Reply {
     let reply = match outcome {
         Ok(Accepted::Ticket { kept, page }) => received(audience, Some(kept), page.as_deref().or(back)),
         Ok(Accepted::Bot(verdict)) => {
-            println!("[form] dropped from {}: {verdict:?} (answered 202, nothing made)", sent.client.as_deref().unwrap_or("?"));
+            println!("[form] dropped from {}: {verdict:?} (answered 202, nothing made)", sent.peer.as_deref().unwrap_or("?"));
             received(audience, None, back)
         }
         Err(e) => {
@@ -65,8 +70,9 @@ enum Accepted {
 
 /// What the request said about itself, read before its body is consumed.
 struct Sent {
-    /// Spin's `spin-client-addr`.
-    client: Option<String>,
+    /// Spin's `spin-client-addr`: the connection's peer.
+    peer: Option<String>,
+    forwarded_for: Option<String>,
     content_type: Option<String>,
     declared: Option<usize>,
     referer: Option<String>,
@@ -82,7 +88,7 @@ async fn accept(req: Request, sent: &Sent) -> Result<Accepted, ApiError> {
         check_size(declared, MAX_BODY)?;
     }
     let kv = SpinKv::open("default").await.map_err(|e| ApiError::retry_later(format!("key-value store: {e}"), RETRY_AFTER_SECONDS))?;
-    rate_limit(&kv, sent.client.as_deref()).await?;
+    rate_limit(&kv, sent).await?;
 
     let body = req.into_body().bytes().await.map_err(|e| ApiError::bad_request(format!("the body could not be read: {e:?}")))?;
     check_size(body.len(), MAX_BODY)?;
@@ -130,12 +136,17 @@ async fn accept(req: Request, sent: &Sent) -> Result<Accepted, ApiError> {
 
 /// 429 with `Retry-After` over the limit. A store that cannot count is not a reason to turn a customer away:
 /// the post goes on (the store itself will answer 503 if it is really down).
-async fn rate_limit(kv: &SpinKv, client: Option<&str>) -> Result<(), ApiError> {
+async fn rate_limit(kv: &SpinKv, sent: &Sent) -> Result<(), ApiError> {
     let limit = match optional("form_rate_limit").await {
         Some(s) => RateLimit::parse(&s).map_err(|why| not_configured(&format!("form_rate_limit: {why}")))?,
         None => RateLimit::default(),
     };
-    let Some(client) = client else { return Ok(()) };
+    let trusted = match optional("form_trusted_proxies").await {
+        Some(s) => TrustedProxies::parse(&s).map_err(|why| not_configured(&format!("form_trusted_proxies: {why}")))?,
+        None => TrustedProxies::default(),
+    };
+    let Some(peer) = sent.peer.as_deref() else { return Ok(()) };
+    let Some(client) = client_address(peer, sent.forwarded_for.as_deref(), &trusted) else { return Ok(()) };
     match (RateLimiter { kv, limit }).hit(client, SpinRuntime.now()).await {
         Ok(RateDecision::Allowed) => Ok(()),
         Ok(RateDecision::Limited { retry_after }) => Err(ApiError {

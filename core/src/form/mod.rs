@@ -6,6 +6,7 @@
 //! | [`submission`] | the posted fields, decoded alike from a plain HTML form (urlencoded) and the embed (JSON) |
 //! | [`origin`] | the origin allow-list and the CORS headers an allowed page gets |
 //! | [`junk`] | site key (constant time), honeypot and minimum fill time |
+//! | [`client_address`] | the client behind a post: the peer, or `X-Forwarded-For` from a trusted proxy |
 //! | [`rate_limit`] | a per-client-address fixed window on the key-value store |
 //! | [`html_page`] | the small accessible page a plain form post gets instead of JSON |
 //!
@@ -13,12 +14,14 @@
 //! decode, site key, then the bot checks — so a refused request costs at most two key-value operations and never
 //! reaches the store. [`crate::form_lane`] takes an accepted submission through the store to the ticket queue.
 
+pub mod client_address;
 pub mod html_page;
 pub mod junk;
 pub mod origin;
 pub mod rate_limit;
 pub mod submission;
 
+pub use client_address::{TrustedProxies, client_address};
 pub use junk::{BotVerdict, bot_verdict, check_site_key};
 pub use origin::AllowedOrigins;
 pub use rate_limit::{RateLimit, RateLimiter};

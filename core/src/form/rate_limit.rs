@@ -3,14 +3,15 @@
 //! Key decisions: one key per address ([`keys::form_rate`]) holding the window's start and count, so the store
 //! grows with distinct addresses, not with time, and a check costs one get and one set. Spin's key-value has no
 //! increment or compare-and-swap, so two racing posts may both read the same count: the limit can be overrun by
-//! the number of concurrent requests from one address, never undercounted by more. The port is dropped from the
-//! address (a browser opens new connections freely); IPv6 addresses count whole.
+//! the number of concurrent requests from one address, never undercounted by more. Which address, and how IPv6 is
+//! grouped (by /64), is [`super::client_address`]'s decision.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use super::client_address::rate_key;
 use crate::store::{Kv, KvError, keys};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,9 +61,9 @@ pub struct RateLimiter<'a, K> {
 }
 
 impl<K: Kv> RateLimiter<'_, K> {
-    /// Counts one post from `client` (Spin's `spin-client-addr`, `ip:port`) at `now`.
-    pub async fn hit(&self, client: &str, now: SystemTime) -> Result<RateDecision, KvError> {
-        let key = keys::form_rate(&client_ip(client));
+    /// Counts one post from `client` (see [`super::client_address::client_address`]) at `now`.
+    pub async fn hit(&self, client: IpAddr, now: SystemTime) -> Result<RateDecision, KvError> {
+        let key = keys::form_rate(&rate_key(client));
         let now = now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let window = self.limit.window.as_secs();
         let current = match self.kv.get(&key).await? {
@@ -82,14 +83,6 @@ impl<K: Kv> RateLimiter<'_, K> {
     }
 }
 
-/// The address without its port; a value that is not `ip:port` is used as it is.
-fn client_ip(client: &str) -> String {
-    match client.parse::<SocketAddr>() {
-        Ok(addr) => addr.ip().to_string(),
-        Err(_) => client.parse::<IpAddr>().map(|ip| ip.to_string()).unwrap_or_else(|_| client.to_owned()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,13 +94,15 @@ mod tests {
         let limiter = RateLimiter { kv: &kv, limit: RateLimit { max: 2, window: Duration::from_secs(60) } };
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let at = |s| t0 + Duration::from_secs(s);
-        let hit = |addr: &'static str, s| pollster::block_on(limiter.hit(addr, at(s))).unwrap();
-        assert_eq!(hit("203.0.113.9:5000", 0), RateDecision::Allowed);
-        assert_eq!(hit("203.0.113.9:5001", 10), RateDecision::Allowed);
-        assert_eq!(hit("203.0.113.9:5002", 20), RateDecision::Limited { retry_after: 40 });
-        assert_eq!(hit("198.51.100.7:5000", 20), RateDecision::Allowed, "another address has its own window");
-        assert_eq!(hit("[2001:db8::1]:443", 20), RateDecision::Allowed);
-        assert_eq!(hit("203.0.113.9:5003", 60), RateDecision::Allowed, "a new window");
+        let hit = |addr: &'static str, s| pollster::block_on(limiter.hit(addr.parse().unwrap(), at(s))).unwrap();
+        assert_eq!(hit("203.0.113.9", 0), RateDecision::Allowed);
+        assert_eq!(hit("203.0.113.9", 10), RateDecision::Allowed);
+        assert_eq!(hit("203.0.113.9", 20), RateDecision::Limited { retry_after: 40 });
+        assert_eq!(hit("198.51.100.7", 20), RateDecision::Allowed, "another address has its own window");
+        assert_eq!(hit("2001:db8::1", 20), RateDecision::Allowed);
+        assert_eq!(hit("2001:db8::2", 21), RateDecision::Allowed);
+        assert_eq!(hit("2001:db8::3", 22), RateDecision::Limited { retry_after: 58 }, "one /64 shares a window");
+        assert_eq!(hit("203.0.113.9", 60), RateDecision::Allowed, "a new window");
     }
 
     #[test]
