@@ -15,7 +15,6 @@
 use std::time::SystemTime;
 
 use serde_json::json;
-use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
 use tr_core::chat::adapters::{Adapted, AdapterError, chatwoot, tawk};
@@ -25,7 +24,7 @@ use tr_core::http_answer::{ApiError, check_content_type, check_method, check_siz
 use tr_core::lane_error::LaneError;
 use tr_core::store::{Store, StoreConfig};
 use tr_core::{Limits, Secret, SqsClient, SqsConfig};
-use tr_spin_glue::{SpinKv, SpinRuntime, SpinTransport, aws_credentials, optional, required};
+use tr_spin_glue::{SpinKv, SpinRuntime, SpinTransport, aws_credentials, optional, read_body, required};
 
 /// A long chat is a few tens of KB; this leaves room without letting a client make us buffer megabytes.
 const MAX_BODY: usize = 512 * 1024;
@@ -73,8 +72,7 @@ async fn answer(req: Request) -> Result<(u16, serde_json::Value), ApiError> {
         header(chatwoot::SIGNATURE_HEADER),
         header(chatwoot::TIMESTAMP_HEADER),
     );
-    let body = req.into_body().bytes().await.map_err(|e| ApiError::bad_request(format!("the body could not be read: {e:?}")))?;
-    check_size(body.len(), MAX_BODY)?;
+    let body = read_body(req.into_body(), MAX_BODY).await?;
 
     let now = SystemTime::now();
     let unauthorized = |e: signature::SignatureError| ApiError::unauthorized(e.to_string());

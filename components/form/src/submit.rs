@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use serde_json::json;
 use spin_sdk::http::Request;
-use spin_sdk::http::body::IncomingBodyExt;
 use tr_core::form::origin::cors_headers;
 use tr_core::form::rate_limit::RateDecision;
 use tr_core::form::{
@@ -22,7 +21,7 @@ use tr_core::keep::Kept;
 use tr_core::lane_error::LaneError;
 use tr_core::store::{Store, StoreConfig};
 use tr_core::{Limits, Runtime, Secret, SqsClient, SqsConfig};
-use tr_spin_glue::{SpinKv, SpinRuntime, SpinTransport, aws_credentials, optional, required};
+use tr_spin_glue::{SpinKv, SpinRuntime, SpinTransport, aws_credentials, optional, read_body, required};
 
 use crate::reply::{Audience, Reply};
 
@@ -90,8 +89,7 @@ async fn accept(req: Request, sent: &Sent) -> Result<Accepted, ApiError> {
     let kv = SpinKv::open("default").await.map_err(|e| ApiError::retry_later(format!("key-value store: {e}"), RETRY_AFTER_SECONDS))?;
     rate_limit(&kv, sent).await?;
 
-    let body = req.into_body().bytes().await.map_err(|e| ApiError::bad_request(format!("the body could not be read: {e:?}")))?;
-    check_size(body.len(), MAX_BODY)?;
+    let body = read_body(req.into_body(), MAX_BODY).await?;
     let mut form = decode(encoding, &body).map_err(|e| {
         let error = ApiError::bad_request(e.message);
         match e.field {

@@ -6,12 +6,14 @@
 //! components stay decode → core → encode, and their only Spin-specific code is this crate.
 
 mod guest_failure;
+mod request_body;
 mod spin_kv;
 mod spin_runtime;
 mod spin_transport;
 mod spin_vars;
 
 pub use guest_failure::{GuestFailure, Verdict, verdict};
+pub use request_body::read_body;
 pub use spin_kv::SpinKv;
 pub use spin_runtime::SpinRuntime;
 pub use spin_transport::SpinTransport;

@@ -14,6 +14,11 @@ use markup5ever_rcdom::{Handle, Node, NodeData};
 /// recursion (and html2text's) must not exhaust a WebAssembly guest's stack.
 pub const MAX_DEPTH: usize = 256;
 
+/// Larger HTML than this is not a person's reply; it is handled without building a DOM. A DOM is several times
+/// the size of its source and two are built (ours, then html2text's), so a 40 MB part of tiny elements would
+/// otherwise run a guest out of memory.
+pub const MAX_HTML_BYTES: usize = 2 * 1024 * 1024;
+
 /// Deepest nesting below `doc`, counted without recursion (stops counting past [`MAX_DEPTH`]). Generic over the
 /// two DOMs in use, html5ever's and html2text's copy of it, through `children`.
 pub(super) fn depth_by<N>(doc: &Rc<N>, children: impl Fn(&N) -> Vec<Rc<N>>) -> usize {

@@ -25,7 +25,7 @@ use markup5ever_rcdom::{Handle, NodeData, RcDom};
 use super::html_dom::{
     Removed, depth, has_class, inside, is_blank_text, parent, serialize, style_has, tag, text_of, walk, with_attr,
 };
-pub use super::html_dom::MAX_DEPTH;
+pub use super::html_dom::{MAX_DEPTH, MAX_HTML_BYTES};
 use super::html_text::Render;
 pub use super::html_text::{crude_text, html_to_text};
 use super::quote_strip;
@@ -72,6 +72,10 @@ pub fn strip_html_if_cut(html: &str) -> Option<HtmlStripped> {
 fn strip(html: &str, text_when_unchanged: bool) -> HtmlStripped {
     if html.trim().is_empty() {
         return HtmlStripped { html: html.to_owned(), ..HtmlStripped::default() };
+    }
+    if html.len() > MAX_HTML_BYTES {
+        let text = crude_text(html);
+        return HtmlStripped { html: html.to_owned(), raw_text: text.clone(), text, ..HtmlStripped::default() };
     }
     let dom = parse_document(RcDom::default(), ParseOpts::default()).one(html);
     if depth(&dom.document) > MAX_DEPTH {
@@ -365,6 +369,16 @@ mod tests {
         let s = strip_html(&html);
         assert_eq!(s.text, "deep text");
         assert_eq!(html_to_text(&html), "deep text");
+    }
+
+    #[test]
+    fn huge_html_is_handled_without_a_dom() {
+        let html = format!("<p>Order list</p>{}", "<i>x</i>".repeat(MAX_HTML_BYTES / 8 + 1));
+        let s = strip_html(&html);
+        assert!(s.text.starts_with("Order list"), "{}", &s.text[..20]);
+        assert!(!s.cut);
+        // Crude text has no line per paragraph: html2text would have broken the line after the <p>.
+        assert!(html_to_text(&html).starts_with("Order listxxx"));
     }
 
     #[test]

@@ -11,11 +11,14 @@ use std::rc::Rc;
 
 use markup5ever_rcdom::{Handle, Node, NodeData};
 
-use super::html_dom::{MAX_DEPTH, Removed, depth_by};
+use super::html_dom::{MAX_DEPTH, MAX_HTML_BYTES, Removed, depth_by};
 
-/// HTML → text with html2text: no decoration, no link footnotes, no wrapping; trimmed. Pathologically deep HTML
-/// gets [`crude_text`] instead.
+/// HTML → text with html2text: no decoration, no link footnotes, no wrapping; trimmed. Pathologically deep or
+/// large HTML gets [`crude_text`] instead.
 pub fn html_to_text(html: &str) -> String {
+    if html.len() > MAX_HTML_BYTES {
+        return crude_text(html);
+    }
     let config = html2text::config::plain_no_decorate().raw_mode(true).no_link_wrapping();
     let Ok(dom) = config.parse_html(html.as_bytes()) else { return crude_text(html) };
     if depth_by(&dom.document, |n| n.children.borrow().clone()) > MAX_DEPTH {

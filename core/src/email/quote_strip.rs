@@ -88,10 +88,64 @@ impl Plan {
     }
 }
 
+/// Most quote blocks one reply is planned through. Text below each block is planned again (bottom-posted text
+/// may hold history of its own); past this many blocks the rest is kept as it is. Bounds the work, which grows
+/// with blocks × lines, against a body built of thousands of tiny quote blocks.
+const MAX_BLOCKS: usize = 64;
+
 pub(crate) fn plan(lines: &[&str]) -> Plan {
+    // Each block's plan depends on the plan of the text below it, so walk down first (iteratively: a body of
+    // thousands of blocks must not exhaust the stack), then combine from the bottom up.
+    let mut levels: Vec<(usize, Level)> = Vec::new();
+    let mut offset = 0;
+    loop {
+        let level = if levels.len() == MAX_BLOCKS {
+            Level::Done(Plan::unchanged(lines.len() - offset, false))
+        } else {
+            plan_head(&lines[offset..])
+        };
+        let below = match level {
+            Level::Cut { tail_at: Some(end), .. } => Some(end),
+            _ => None,
+        };
+        levels.push((offset, level));
+        match below {
+            Some(end) => offset += end,
+            None => break,
+        }
+    }
+    let mut below: Option<Plan> = None;
+    for (offset, level) in levels.into_iter().rev() {
+        let lines = &lines[offset..];
+        below = Some(match level {
+            Level::Done(plan) => plan,
+            Level::Cut { mut plan, tail_at } => {
+                if let (Some(end), Some(tail)) = (tail_at, below.take()) {
+                    plan.may_have_cut_reply |= tail.may_have_cut_reply;
+                    for (k, keep) in tail.keep.iter().enumerate() {
+                        plan.keep[end + k] = *keep;
+                    }
+                    plan.partial.extend(tail.partial.iter().map(|(l, c)| (l + end, *c)));
+                }
+                finish(lines, plan)
+            }
+        });
+    }
+    below.expect("at least one level")
+}
+
+/// One quote block's share of a plan.
+enum Level {
+    /// The plan for these lines, final.
+    Done(Plan),
+    /// A cut, to be finished; when `tail_at` is set, the lines from there on are planned on their own and merged.
+    Cut { plan: Plan, tail_at: Option<usize> },
+}
+
+fn plan_head(lines: &[&str]) -> Level {
     let n = lines.len();
     let Some(anchor) = find_anchor(lines) else {
-        return Plan::unchanged(n, interleaved(lines));
+        return Level::Done(Plan::unchanged(n, interleaved(lines)));
     };
     let mut plan = Plan::unchanged(n, false);
     plan.cut = true;
@@ -109,6 +163,7 @@ pub(crate) fn plan(lines: &[&str]) -> Plan {
     let quoted_follows = anchor.quote_block
         || (anchor.kind == Some(MarkerKind::Attribution) && first_content.is_some_and(|k| is_quoted(lines[k])));
 
+    let mut tail_at = None;
     if quoted_follows {
         let start = if anchor.quote_block { anchor.line } else { first_content.unwrap_or(after) };
         let end = quote_region_end(lines, start);
@@ -125,12 +180,7 @@ pub(crate) fn plan(lines: &[&str]) -> Plan {
                 plan.keep[k] = false;
             }
             // Bottom-posted text or a sign-off below the quote stays; it may hold further history of its own.
-            let tail = self::plan(&lines[end..]);
-            plan.may_have_cut_reply |= tail.may_have_cut_reply;
-            for (k, keep) in tail.keep.iter().enumerate() {
-                plan.keep[end + k] = *keep;
-            }
-            plan.partial.extend(tail.partial.iter().map(|(l, c)| (l + end, *c)));
+            tail_at = Some(end).filter(|&e| e > 0);
         }
     } else {
         for k in anchor.line + 1..n {
@@ -139,10 +189,14 @@ pub(crate) fn plan(lines: &[&str]) -> Plan {
         // Quoted blocks with text between them inside the cut history look like answers written into it.
         plan.may_have_cut_reply = interleaved(&lines[after.min(n)..]);
     }
+    Level::Cut { plan, tail_at }
+}
 
+/// A cut that leaves nothing is no cut; a kept reply that points below ("see my answers below") may have lost them.
+fn finish(lines: &[&str], mut plan: Plan) -> Plan {
     let text = plan.render(lines);
     if text.is_empty() {
-        return Plan::unchanged(n, false);
+        return Plan::unchanged(lines.len(), false);
     }
     if !plan.inline_reply_kept {
         // A pointer to answers below sits near the end of the reply; looking at its tail keeps this cheap.
@@ -269,6 +323,16 @@ fn interleaved(lines: &[&str]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_of_quote_blocks_neither_overflow_the_stack_nor_take_long() {
+        // Each `x=1` looks like a wrapped link fragment, so the blocks never count as an inline reply and every
+        // one opens another level of planning.
+        let body = format!("Reply on top.\n\n{}", "x=1\n\n>a\n>b\n".repeat(20_000));
+        let s = strip_quotes(&body);
+        assert!(s.cut);
+        assert!(s.text.starts_with("Reply on top."), "{}", &s.text[..40]);
+    }
 
     #[test]
     fn attribution_and_quote_go_sign_off_below_stays() {
