@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use pollster::block_on;
 use tr_core::store::{IntakeOutcome, LinkReason, MemoryKv, MergeReason, Store, StoreConfig};
+use tr_core::{Reading, TicketFlag, Tone, Urgency};
 
 const FORM_BODY: &str = "Since this morning the CSV export of the Projects report fails with \"Export failed, try again later\". \
     It worked fine last week. We need the export for our monthly client billing.";
@@ -323,4 +324,22 @@ fn a_near_miss_starts_a_ticket_that_links_to_the_possible_duplicate() {
     assert!(link.via.starts_with("similarity 0."), "{}", link.via);
     // The first ticket is untouched.
     assert_eq!(block_on(store.load(&t.id)).unwrap().unwrap().messages.len(), 1);
+}
+
+#[test]
+fn a_reading_and_a_reply_appended_meanwhile_both_stay() {
+    let (store, lane) = (store(), Lane::default());
+    let t = created(&run(&store, lane.intake(email("ana@acme.example", "CSV export fails", EMAIL_BODY, "m1@acme"), 0))).clone();
+    // The read stage loaded nothing of the record; an append lands between its read and its write.
+    let reply = reply(email("ana@acme.example", "Re: CSV export fails", "Still failing.", "m2@acme"), Some("m1@acme"), &[]);
+    assert!(matches!(run(&store, lane.intake(reply, 5)), IntakeOutcome::Appended(_)));
+    let reading = Reading { topic: "billing".into(), urgency: Urgency::High, tone: Tone::Angry };
+    assert!(block_on(store.record_reading(&t.id, &reading, &[TicketFlag::ReadError])).unwrap());
+    let stored = block_on(store.load(&t.id)).unwrap().unwrap();
+    assert_eq!(stored.record.messages.len(), 2, "the reply is still on the record");
+    assert_eq!(stored.record.ticket.reading.as_ref(), Some(&reading));
+    assert_eq!(stored.record.ticket.flags, [TicketFlag::ReadError]);
+    // A ticket this store does not hold gets nothing written.
+    assert!(!block_on(store.record_reading("01KB0Y3J5V6N2Q8R9S0T1V2W3X", &reading, &[])).unwrap());
+    assert_eq!(block_on(store.reading_of("01KB0Y3J5V6N2Q8R9S0T1V2W3X")).unwrap(), None);
 }

@@ -30,10 +30,30 @@ pub fn tickets(manifest: &Path) -> anyhow::Result<Vec<Value>> {
     let mut records = Vec::new();
     for key in keys {
         if let Some(bytes) = kv.get("default", &key)? {
-            records.push(serde_json::from_slice(&bytes).with_context(|| format!("{key} is not a ticket record"))?);
+            let record = serde_json::from_slice(&bytes).with_context(|| format!("{key} is not a ticket record"))?;
+            records.push(with_reading(&kv, record)?);
         }
     }
     Ok(records)
+}
+
+/// The record with the read stage's tags and flags on its ticket: they are kept under their own key
+/// (`tr_core::store::keys::reading`), not in the record.
+fn with_reading(kv: &SqliteKv, mut record: Value) -> anyhow::Result<Value> {
+    let Some(id) = record["ticket"]["id"].as_str() else { return Ok(record) };
+    let key = tr_core::store::keys::reading(id);
+    let Some(bytes) = kv.get("default", &key)? else { return Ok(record) };
+    let stored: Value = serde_json::from_slice(&bytes).with_context(|| format!("{key} is not a reading"))?;
+    let ticket = &mut record["ticket"];
+    ticket["reading"] = stored["reading"].clone();
+    for flag in stored["flags"].as_array().into_iter().flatten() {
+        match ticket["flags"].as_array_mut() {
+            Some(flags) if !flags.contains(flag) => flags.push(flag.clone()),
+            Some(_) => {}
+            None => ticket["flags"] = Value::Array(vec![flag.clone()]),
+        }
+    }
+    Ok(record)
 }
 
 /// One line per ticket: id, received, source, customer, tags, messages, subject.
@@ -68,11 +88,11 @@ pub fn ticket_line(record: &Value) -> String {
     )
 }
 
-/// The whole record of ticket `id`.
+/// The whole record of ticket `id`, with its reading.
 pub fn ticket(manifest: &Path, id: &str) -> anyhow::Result<Value> {
     let kv = store(manifest)?;
-    let bytes = kv.get("default", &format!("tr/t/{id}"))?.ok_or_else(|| anyhow::anyhow!("no ticket {id}"))?;
-    Ok(serde_json::from_slice(&bytes)?)
+    let bytes = kv.get("default", &tr_core::store::keys::ticket(id))?.ok_or_else(|| anyhow::anyhow!("no ticket {id}"))?;
+    with_reading(&kv, serde_json::from_slice(&bytes)?)
 }
 
 /// (queue name, visible, in flight) for every queue the state knows, dead-letter queues included.

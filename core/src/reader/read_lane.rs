@@ -2,7 +2,7 @@
 //!
 //! Key decisions:
 //! - A ticket already read is not read again (a redelivered message makes no model call): the store is asked
-//!   first.
+//!   first. Its reading is forwarded again, though: the forward may be the step that failed.
 //! - At most two calls: an invalid answer gets one retry, then the reading is `unsure` with the `read-error`
 //!   flag — never an invented label. A 400 from the service is the same: flagged, done (retrying the same
 //!   request cannot help).
@@ -65,27 +65,33 @@ pub struct ReadLane<'a, T, R, K> {
 
 impl<T: Transport, R: Runtime, K: Kv> ReadLane<'_, T, R, K> {
     pub async fn handle_message(&self, body: &str) -> Result<ReadOutcome, LaneError> {
-        let mut ticket = wire::decode(body).map_err(|e| LaneError::Permanent(format!("not a ticket: {e}")))?;
-        if self.store.reading_of(&ticket.id).await.map_err(store_error)?.is_some() {
+        let ticket = wire::decode(body).map_err(|e| LaneError::Permanent(format!("not a ticket: {e}")))?;
+        if let Some(stored) = self.store.reading_of(&ticket.id).await.map_err(store_error)? {
+            // Read before, but the forward may be what failed: send it again (the router may see a ticket twice,
+            // as with any SQS delivery; never not at all).
+            self.forward(ticket.clone(), &stored.reading, &stored.flags).await?;
             return Ok(ReadOutcome::AlreadyRead { ticket_id: ticket.id });
         }
 
         let (reading, by, calls, usage, error) = self.read(&ticket).await?;
         let flags: Vec<TicketFlag> = error.iter().map(|_| TicketFlag::ReadError).collect();
         let stored = self.store.record_reading(&ticket.id, &reading, &flags).await.map_err(store_error)?;
-        if let Some(url) = self.read_queue_url {
-            ticket.reading = Some(reading.clone());
-            for flag in &flags {
-                if !ticket.flags.contains(flag) {
-                    ticket.flags.push(*flag);
-                }
+        let ticket_id = ticket.id.clone();
+        self.forward(ticket, &reading, &flags).await?;
+        Ok(ReadOutcome::Read { ticket_id, reading, flags, by, calls, usage, stored, error })
+    }
+
+    /// The read ticket onto the read-tickets queue, when there is one.
+    async fn forward(&self, mut ticket: Ticket, reading: &Reading, flags: &[TicketFlag]) -> Result<(), LaneError> {
+        let Some(url) = self.read_queue_url else { return Ok(()) };
+        ticket.reading = Some(reading.clone());
+        for flag in flags {
+            if !ticket.flags.contains(flag) {
+                ticket.flags.push(*flag);
             }
-            self.sqs
-                .send_ticket(url, &ticket)
-                .await
-                .map_err(|e| LaneError::classify(e.is_retryable(), "read-tickets queue", e))?;
         }
-        Ok(ReadOutcome::Read { ticket_id: ticket.id, reading, flags, by, calls, usage, stored, error })
+        self.sqs.send_ticket(url, &ticket).await.map_err(|e| LaneError::classify(e.is_retryable(), "read-tickets queue", e))?;
+        Ok(())
     }
 
     #[allow(clippy::type_complexity)]

@@ -21,7 +21,7 @@ use super::keys;
 use super::kv::{Kv, KvError};
 use super::record::{
     self, Link, LinkReason, Merge, MergeReason, Message, MessageEntry, RECORD_VERSION, Recent, RecentTickets,
-    RecordError, TicketRecord,
+    RecordError, StoredReading, TicketRecord,
 };
 use super::similar::{self, Fingerprint};
 use crate::normalise;
@@ -315,9 +315,12 @@ impl<K: Kv> Store<K> {
         Ok(())
     }
 
-    /// A ticket and all its messages (1 + one read per message; not for the intake path).
+    /// A ticket with its reading and all its messages (2 + one read per message; not for the intake path).
     pub async fn load(&self, ticket_id: &str) -> Result<Option<StoredTicket>, StoreError> {
-        let Some(record) = self.get::<TicketRecord>(&keys::ticket(ticket_id)).await? else { return Ok(None) };
+        let Some(mut record) = self.get::<TicketRecord>(&keys::ticket(ticket_id)).await? else { return Ok(None) };
+        if let Some(stored) = self.reading_of(ticket_id).await? {
+            record.apply_reading(stored);
+        }
         let mut messages = Vec::with_capacity(record.messages.len());
         for m in &record.messages {
             if let Some(MessageEntry { message: Some(message), .. }) = self.get(&m.key).await? {
@@ -339,24 +342,21 @@ impl<K: Kv> Store<K> {
         Ok(true)
     }
 
-    /// The reading already on a ticket (the read component's redelivery check: one read per ticket). `None`
-    /// when there is no such ticket or it was not read yet.
-    pub async fn reading_of(&self, ticket_id: &str) -> Result<Option<Reading>, StoreError> {
-        Ok(self.get::<TicketRecord>(&keys::ticket(ticket_id)).await?.and_then(|r| r.ticket.reading))
+    /// The reading already written for a ticket (the read component's redelivery check: one read per ticket).
+    /// `None` when it was not read yet.
+    pub async fn reading_of(&self, ticket_id: &str) -> Result<Option<StoredReading>, StoreError> {
+        self.get::<StoredReading>(&keys::reading(ticket_id)).await
     }
 
-    /// Writes the read component's tags (and flags such as `read-error`) onto the stored ticket. Returns false
-    /// when there is no such ticket. One read and one write.
+    /// Writes the read component's tags (and flags such as `read-error`) for a ticket, under their own key (see
+    /// [`keys::reading`]). Returns false, writing nothing, when there is no such ticket (a lane writing to
+    /// another store). One existence check and one write; the record itself is not touched.
     pub async fn record_reading(&self, ticket_id: &str, reading: &Reading, flags: &[TicketFlag]) -> Result<bool, StoreError> {
-        let key = keys::ticket(ticket_id);
-        let Some(mut record) = self.get::<TicketRecord>(&key).await? else { return Ok(false) };
-        record.ticket.reading = Some(reading.clone());
-        for flag in flags {
-            if !record.ticket.flags.contains(flag) {
-                record.ticket.flags.push(*flag);
-            }
+        if !self.exists(&keys::ticket(ticket_id)).await? {
+            return Ok(false);
         }
-        self.put(&key, &record).await?;
+        let stored = StoredReading { v: RECORD_VERSION, reading: reading.clone(), flags: flags.to_vec() };
+        self.put(&keys::reading(ticket_id), &stored).await?;
         Ok(true)
     }
 

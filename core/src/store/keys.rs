@@ -2,6 +2,9 @@
 //!
 //! Every key is built here, so the layout in the module note of [`crate::store`] is the whole truth:
 //! - `tr/t/{ticket id}`: the ticket record.
+//! - `tr/g/{ticket id}`: the ticket's reading (tags and the read stage's flags), written once by the read stage.
+//!   Not in the record: the record is rewritten by every append, and a reading written into it could be lost
+//!   to a racing append (or lose that append) — Spin's key-value has no compare-and-swap.
 //! - `tr/m/{lane}/{h(idempotency key)}`: one message (its bodies, its ticket, why it is there). It is the
 //!   idempotency index and, for email, whose idempotency key is the Message-ID, the thread index too.
 //! - `tr/c/{h(match address)}`: a customer's recent tickets with their text fingerprints.
@@ -17,6 +20,11 @@ use crate::ticket::Source;
 
 pub fn ticket(id: &str) -> String {
     format!("tr/t/{id}")
+}
+
+/// The read stage's tags for a ticket.
+pub fn reading(ticket_id: &str) -> String {
+    format!("tr/g/{ticket_id}")
 }
 
 /// A message, keyed by the lane and the idempotency key the lane gave it. Scoped by lane, so a form nonce can

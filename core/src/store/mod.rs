@@ -11,6 +11,7 @@
 //! | `tr/m/{lane}/{h(idempotency key)}` | a message ([`record::MessageEntry`]): the intake whole (stripped and raw body, source, time, key, Message-ID, subject), its ticket id, and the merge record or link that says why it is there | once per intake, first |
 //! | `tr/c/{h(match address)}` | the customer's recent tickets: id, created-at, text fingerprint; newest first, at most 8, entries older than the window dropped on every write | when a ticket is created |
 //! | `tr/t/{ticket id}` | the ticket record: the [`crate::Ticket`] sent to the queue, its messages (without bodies), merge records, links, participants, closed | created, then rewritten per append |
+//! | `tr/g/{ticket id}` | the read stage's reading ([`record::StoredReading`]: topic, urgency, tone, its flags) | once, by the read stage ([`Store::record_reading`]); [`Store::load`] puts it on the ticket |
 //!
 //! The message key is the idempotency index. For email the lane's idempotency key is the Message-ID, so the
 //! same key is the **thread index** (`tr/m/email/{h(Message-ID)}`) at no extra write. An email whose key is
@@ -92,6 +93,8 @@
 //!   Re-linking such a message needs a scan of `tr/m/`, which belongs in a repair job, never on the intake path.
 //! - The customer index is read-modified-written too: a race can drop one entry, which only means a later
 //!   duplicate of that ticket is not merged.
+//! - The read stage never writes the record: its reading has its own key, so a reply appended while the ticket
+//!   is being read can neither lose the reading (and cause a second model call) nor be lost by it.
 
 pub mod intake;
 pub mod keys;
@@ -102,4 +105,4 @@ pub mod synonyms;
 
 pub use intake::{Append, Intake, IntakeOutcome, Store, StoreConfig, StoreError, StoredTicket, DEFAULT_THRESHOLD};
 pub use kv::{FaultMode, Kv, KvError, MemoryKv, OpCounts};
-pub use record::{Link, LinkReason, Merge, MergeReason, Message, TicketRecord};
+pub use record::{Link, LinkReason, Merge, MergeReason, Message, StoredReading, TicketRecord};

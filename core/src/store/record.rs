@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ticket::{Customer, Source, ThreadIds, Ticket, TicketFlag};
+use crate::ticket::{Customer, Reading, Source, ThreadIds, Ticket, TicketFlag};
 
 /// The version this build writes, and the only one it reads.
 pub const RECORD_VERSION: u32 = 1;
@@ -150,6 +150,16 @@ pub struct MessageRef {
     pub subject: String,
 }
 
+/// The value under a reading key: what the read stage wrote back for a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredReading {
+    pub v: u32,
+    pub reading: Reading,
+    /// Flags the read stage added (`read-error`).
+    #[serde(default)]
+    pub flags: Vec<TicketFlag>,
+}
+
 /// The value under a ticket key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketRecord {
@@ -165,6 +175,16 @@ pub struct TicketRecord {
 }
 
 impl TicketRecord {
+    /// The ticket as the read stage left it: its tags, and its flags added.
+    pub fn apply_reading(&mut self, stored: StoredReading) {
+        self.ticket.reading = Some(stored.reading);
+        for flag in stored.flags {
+            if !self.ticket.flags.contains(&flag) {
+                self.ticket.flags.push(flag);
+            }
+        }
+    }
+
     pub fn new(key: &str, message: &Message, link: Option<Link>, participants: Vec<String>) -> Self {
         Self {
             v: RECORD_VERSION,

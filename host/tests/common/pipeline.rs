@@ -121,8 +121,12 @@ impl Pipeline {
     pub fn stored_ticket(&self, id: &str) -> serde_json::Value {
         let kv = tr_host::kv_sqlite::SqliteKv::open(&self.host.dir.join(".spin/sqlite_key_value.db")).unwrap();
         let bytes = kv.get("default", &format!("tr/t/{id}")).unwrap().unwrap_or_else(|| panic!("no record for {id}"));
-        let record: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        record["ticket"].clone()
+        let mut record: tr_core::store::TicketRecord = serde_json::from_slice(&bytes).unwrap();
+        // The read stage's tags live under their own key.
+        if let Some(bytes) = kv.get("default", &tr_core::store::keys::reading(id)).unwrap() {
+            record.apply_reading(serde_json::from_slice(&bytes).unwrap());
+        }
+        serde_json::to_value(&record.ticket).unwrap()
     }
 }
 
