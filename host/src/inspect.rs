@@ -38,10 +38,10 @@ pub fn tickets(manifest: &Path) -> anyhow::Result<Vec<Value>> {
 }
 
 /// The record with the read stage's tags and flags on its ticket: they are kept under their own key
-/// (`tr_core::store::keys::reading`), not in the record.
+/// (`tr/g/{id}`, see `tr_core::store::keys`), not in the record.
 fn with_reading(kv: &SqliteKv, mut record: Value) -> anyhow::Result<Value> {
     let Some(id) = record["ticket"]["id"].as_str() else { return Ok(record) };
-    let key = tr_core::store::keys::reading(id);
+    let key = format!("tr/g/{id}");
     let Some(bytes) = kv.get("default", &key)? else { return Ok(record) };
     let stored: Value = serde_json::from_slice(&bytes).with_context(|| format!("{key} is not a reading"))?;
     let ticket = &mut record["ticket"];
@@ -91,7 +91,7 @@ pub fn ticket_line(record: &Value) -> String {
 /// The whole record of ticket `id`, with its reading.
 pub fn ticket(manifest: &Path, id: &str) -> anyhow::Result<Value> {
     let kv = store(manifest)?;
-    let bytes = kv.get("default", &tr_core::store::keys::ticket(id))?.ok_or_else(|| anyhow::anyhow!("no ticket {id}"))?;
+    let bytes = kv.get("default", &format!("tr/t/{id}"))?.ok_or_else(|| anyhow::anyhow!("no ticket {id}"))?;
     with_reading(&kv, serde_json::from_slice(&bytes)?)
 }
 
