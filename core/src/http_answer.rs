@@ -45,6 +45,17 @@ impl ApiError {
         Self { retry_after: Some(seconds), ..Self::new(503, "unavailable", message) }
     }
 
+    /// A dependency (store, queue) failed in a way that may pass: 503 with a fixed message. The detail can name
+    /// queues, accounts or hosts, so it goes to the log, never to an anonymous client.
+    pub fn unavailable(seconds: u32) -> Self {
+        Self::retry_later("the service is briefly unavailable; nothing was kept; please try again", seconds)
+    }
+
+    /// A failure retrying cannot fix, not the client's doing: 500 with a fixed message (the detail is logged).
+    pub fn internal() -> Self {
+        Self::new(500, "internal", "the message could not be accepted because of a fault on our side; nothing was kept")
+    }
+
     pub fn body(&self) -> String {
         json!({"error": {"code": self.code, "message": self.message, "field": self.field}}).to_string()
     }

@@ -126,11 +126,15 @@ impl<T: Transport, R: Runtime> S3Client<T, R> {
             let request = self.signed_get(&url, prefix, self.runtime.now())?;
             match self.transport.send(request).await {
                 Ok(response) if response.status().is_success() => Ok(response),
-                Ok(response) if response.status().as_u16() == 404 => {
-                    Err(S3Error::NotFound { bucket: bucket.to_owned(), key: key.to_owned() })
-                }
                 Ok(response) => {
-                    Err(S3Error::Service(aws_error::parse(response.status().as_u16(), response.headers(), response.body())))
+                    let error = aws_error::parse(response.status().as_u16(), response.headers(), response.body());
+                    // Only S3's own "no such key" means the object is gone. Any other 404 — `NoSuchBucket`, a
+                    // proxy or endpoint answering for a wrong path — is configuration, and must not get mail
+                    // acknowledged and dropped.
+                    if error.status == 404 && error.code == "NoSuchKey" {
+                        return Err(S3Error::NotFound { bucket: bucket.to_owned(), key: key.to_owned() });
+                    }
+                    Err(S3Error::Service(error))
                 }
                 Err(e) => Err(S3Error::Transport(e)),
             }

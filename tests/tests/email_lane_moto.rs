@@ -147,3 +147,22 @@ fn an_oversized_mail_becomes_a_ticket_flagged_unparseable_from_its_headers() {
     assert!(body.contains("over the 200-byte limit") && body.contains(&format!("s3://{}/inbound/big-1", s.bucket)), "{body}");
     assert!(!body.contains("charged twice for the November"), "the body was not fetched whole: {body}");
 }
+
+#[test]
+fn a_missing_key_is_refused_but_a_missing_bucket_is_never_acknowledged() {
+    let s = setup("s3-404");
+    let event = s.put("inbound/one.eml", "new.eml");
+    let (s3, sqs) = (s.s3(&s.moto.endpoint, 1 << 20), s.sqs(&s.moto.endpoint));
+    let kv = MemoryKv::new();
+    let store = Store::new(&kv, StoreConfig::default());
+
+    // The object was deleted after the event: moto answers NoSuchKey, the mail is gone, the event is done.
+    s3_tool(&["delete", &s.bucket, "inbound/one.eml"]);
+    assert!(matches!(single(handle(&s3, &sqs, &store, &s.config(), &event).unwrap()), MailOutcome::Refused { .. }));
+
+    // The same event naming a bucket that does not exist (a wrong setting): NoSuchBucket is a 404 too, but it
+    // must fail — left on the queue for the dead-letter queue — not be acknowledged as a missing mail.
+    let wrong = event.replace(&s.bucket, &format!("{}-nope", s.bucket));
+    let outcome = handle(&s3, &sqs, &store, &s.config(), &wrong);
+    assert!(outcome.is_err(), "{outcome:?}");
+}

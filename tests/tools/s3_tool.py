@@ -5,6 +5,7 @@ moto's own, not ours.
 
 usage: s3_tool.py bucket NAME QUEUE_URL     -> creates the bucket; ObjectCreated:* events go to the queue
        s3_tool.py put BUCKET KEY FILE       -> PutObject of the file's bytes (SES writes raw MIME like this)
+       s3_tool.py delete BUCKET KEY         -> DeleteObject
 Endpoint and credentials come from TR_MOTO_ENDPOINT, TR_MOTO_ACCESS_KEY_ID, TR_MOTO_SECRET_ACCESS_KEY.
 """
 import os
@@ -36,6 +37,8 @@ def main():
     elif sys.argv[1] == "put":
         with open(sys.argv[4], "rb") as f:
             s3.put_object(Bucket=sys.argv[2], Key=sys.argv[3], Body=f.read())
+    elif sys.argv[1] == "delete":
+        s3.delete_object(Bucket=sys.argv[2], Key=sys.argv[3])
     else:
         sys.exit(f"unknown command {sys.argv[1]}")
 

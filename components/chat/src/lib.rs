@@ -115,15 +115,21 @@ async fn keep(transcript: &Transcript) -> Result<(u16, serde_json::Value), ApiEr
     let mut sqs = SqsConfig::new(region, aws_credentials().await.map_err(|e| not_configured(&e.to_string()))?);
     sqs.endpoint = optional("sqs_endpoint").await;
     let sqs = SqsClient::new(sqs, SpinTransport, SpinRuntime);
-    let kv = SpinKv::open("default").await.map_err(|e| ApiError::retry_later(format!("key-value store: {e}"), RETRY_AFTER_SECONDS))?;
+    let kv = SpinKv::open("default").await.map_err(|e| store_unavailable(&e))?;
     let store = Store::new(kv, StoreConfig::default());
     let lane = ChatLane { sqs: &sqs, store: &store, runtime: &SpinRuntime, config: &config };
 
     let outcome = lane.handle(transcript).await.map_err(|e| match e {
         ChatLaneError::Fold(FoldError::NoVisitorText) => ApiError::unprocessable(e.to_string()).at("$.messages"),
         ChatLaneError::Refused(n) => ApiError::unprocessable(n.to_string()).at(n.field()),
-        ChatLaneError::Lane(LaneError::Retry(why)) => ApiError::retry_later(why, RETRY_AFTER_SECONDS),
-        ChatLaneError::Lane(LaneError::Permanent(why)) => ApiError::new(500, "internal", why),
+        ChatLaneError::Lane(LaneError::Retry(why)) => {
+            println!("[chat] dependency down, answered 503: {why}");
+            ApiError::unavailable(RETRY_AFTER_SECONDS)
+        }
+        ChatLaneError::Lane(LaneError::Permanent(why)) => {
+            println!("[chat] failed, answered 500: {why}");
+            ApiError::internal()
+        }
     })?;
     let conversation = &transcript.conversation_id;
     Ok(match outcome {
@@ -163,5 +169,16 @@ fn adapter_error(e: AdapterError) -> ApiError {
     match e {
         AdapterError::Decode(d) => ApiError::bad_request(d.message).at(d.path),
         AdapterError::Invalid { path, reason } => ApiError::unprocessable(reason).at(path),
+    }
+}
+
+/// The key-value store could not be opened: missing or denied is the operator's to fix (500, saying what to
+/// check); anything else may pass (503).
+fn store_unavailable(e: &tr_core::store::KvError) -> ApiError {
+    if e.is_retryable() {
+        println!("[chat] key-value store unavailable, answered 503: {e}");
+        ApiError::unavailable(RETRY_AFTER_SECONDS)
+    } else {
+        not_configured(&format!("key-value store `default`: {e}"))
     }
 }

@@ -86,7 +86,7 @@ async fn accept(req: Request, sent: &Sent) -> Result<Accepted, ApiError> {
     if let Some(declared) = sent.declared {
         check_size(declared, MAX_BODY)?;
     }
-    let kv = SpinKv::open("default").await.map_err(|e| ApiError::retry_later(format!("key-value store: {e}"), RETRY_AFTER_SECONDS))?;
+    let kv = SpinKv::open("default").await.map_err(|e| store_unavailable(&e))?;
     rate_limit(&kv, sent).await?;
 
     let body = read_body(req.into_body(), MAX_BODY).await?;
@@ -126,8 +126,14 @@ async fn accept(req: Request, sent: &Sent) -> Result<Accepted, ApiError> {
     let lane = FormLane { sqs: &sqs, store: &store, runtime: &SpinRuntime, config: &config };
     let kept = lane.handle(&form).await.map_err(|e| match e {
         FormLaneError::Field { field, message } => ApiError::unprocessable(message).at(field),
-        FormLaneError::Lane(LaneError::Retry(why)) => ApiError::retry_later(why, RETRY_AFTER_SECONDS),
-        FormLaneError::Lane(LaneError::Permanent(why)) => ApiError::new(500, "internal", why),
+        FormLaneError::Lane(LaneError::Retry(why)) => {
+            println!("[form] dependency down, answered 503: {why}");
+            ApiError::unavailable(RETRY_AFTER_SECONDS)
+        }
+        FormLaneError::Lane(LaneError::Permanent(why)) => {
+            println!("[form] failed, answered 500: {why}");
+            ApiError::internal()
+        }
     })?;
     Ok(Accepted::Ticket { kept, page: form.page_url.clone().or(form.referrer.clone()) })
 }
@@ -182,3 +188,14 @@ fn not_configured(why: &str) -> ApiError {
     ApiError::new(500, "not_configured", why.to_owned())
 }
 
+
+/// The key-value store could not be opened: missing or denied is the operator's to fix (500, saying what to
+/// check); anything else may pass (503).
+fn store_unavailable(e: &tr_core::store::KvError) -> ApiError {
+    if e.is_retryable() {
+        println!("[form] key-value store unavailable, answered 503: {e}");
+        ApiError::unavailable(RETRY_AFTER_SECONDS)
+    } else {
+        not_configured(&format!("key-value store `default`: {e}"))
+    }
+}

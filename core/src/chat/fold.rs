@@ -172,7 +172,8 @@ fn label(m: &Message) -> String {
 }
 
 fn clock(at: OffsetDateTime) -> String {
-    let utc = at.to_offset(time::UtcOffset::UTC);
+    // A time at the edge of the calendar (9999-12-31T23:59-01:00) has no UTC form; `to_offset` would panic.
+    let utc = at.checked_to_offset(time::UtcOffset::UTC).unwrap_or(at);
     format!("{:02}:{:02}", utc.hour(), utc.minute())
 }
 
@@ -249,6 +250,14 @@ mod tests {
             Folded::Draft(d) => *d,
             Folded::Resolved => panic!("not resolved"),
         }
+    }
+
+    #[test]
+    fn a_time_with_no_utc_form_does_not_panic() {
+        let mut edge = msg(Role::Visitor, None, "The export is empty.", 0);
+        edge.time = datetime!(9999-12-31 23:59:59 -01:00);
+        let d = draft(&transcript(vec![edge]));
+        assert!(d.body.contains("The export is empty."), "{}", d.body);
     }
 
     #[test]

@@ -71,10 +71,11 @@ pub fn sign(secret: &Secret, timestamp: u64, body: &[u8]) -> String {
 /// A signed unix time must be within [`TOLERANCE`] of `now`.
 pub(crate) fn check_window(timestamp: u64, now: SystemTime) -> Result<(), SignatureError> {
     let now = now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    if timestamp + TOLERANCE.as_secs() < now {
+    // Saturating: `t` is the sender's to choose, and u64::MAX must be "in the future", not an overflow.
+    if timestamp.saturating_add(TOLERANCE.as_secs()) < now {
         return Err(SignatureError::Expired { age_secs: now - timestamp });
     }
-    if timestamp > now + TOLERANCE.as_secs() {
+    if timestamp > now.saturating_add(TOLERANCE.as_secs()) {
         return Err(SignatureError::Future { ahead_secs: timestamp - now });
     }
     Ok(())
@@ -102,6 +103,13 @@ mod tests {
     use super::*;
 
     const T: u64 = 1_795_683_600;
+
+    #[test]
+    fn a_time_at_the_end_of_u64_is_in_the_future_not_an_overflow() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(T);
+        assert!(matches!(check_window(u64::MAX, now), Err(SignatureError::Future { .. })));
+        assert!(matches!(check_window(0, now), Err(SignatureError::Expired { .. })));
+    }
 
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
