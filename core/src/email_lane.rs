@@ -14,7 +14,7 @@
 //!   left (so the dead-letter queue keeps it for a person), but logged as an error rather than weather.
 
 use crate::email::salvage::{HEADER_BYTES, salvage};
-use crate::email::{BodySource, EmailError, email_to_draft};
+use crate::email::{BodySource, EmailError, email_to_draft, idempotency_key};
 use crate::normalise::{Limits, TicketDraft};
 use crate::s3_client::{S3Client, S3Error};
 use crate::s3_event::{S3Event, S3Object, parse_s3_event};
@@ -141,7 +141,9 @@ impl<T: Transport, R: Runtime, K: Kv> EmailLane<'_, T, R, K> {
             page_url: None,
             thread: ThreadIds { message_id: found.message_id.clone(), in_reply_to: None, references: Vec::new() },
             transcript_id: None,
-            idempotency_key: found.message_id.unwrap_or_else(|| format!("s3:{}/{}", object.bucket, object.key)),
+            // As on the normal path, so a salvaged mail and its normal reading agree; an over-long Message-ID
+            // must not make the mail unkeepable.
+            idempotency_key: idempotency_key(found.message_id.as_deref(), raw),
         };
         let mut ticket = match draft.into_ticket(self.runtime.now(), self.runtime.random_u128(), &self.config.limits) {
             Ok(ticket) => ticket,

@@ -206,23 +206,18 @@ fn normalise_page_url(raw: &str, limit: usize) -> Result<String, NormaliseError>
 }
 
 fn normalise_thread(thread: ThreadIds, limits: &Limits) -> Result<ThreadIds, NormaliseError> {
-    let one = |id: Option<String>, field| match id {
-        Some(id) => bounded_id(&id, field, limits.message_id),
-        None => Ok(None),
-    };
-    let mut references = Vec::new();
+    let one = |id: Option<String>| id.and_then(|id| thread_id(&id, limits.message_id));
     // Keep the newest references: they name the messages closest to this one.
     let skip = thread.references.len().saturating_sub(limits.references);
-    for r in thread.references.into_iter().skip(skip) {
-        if let Some(r) = bounded_id(&r, "thread.references", limits.message_id)? {
-            references.push(r);
-        }
-    }
-    Ok(ThreadIds {
-        message_id: one(thread.message_id, "thread.message_id")?,
-        in_reply_to: one(thread.in_reply_to, "thread.in_reply_to")?,
-        references,
-    })
+    let references =
+        thread.references.into_iter().skip(skip).filter_map(|r| thread_id(&r, limits.message_id)).collect();
+    Ok(ThreadIds { message_id: one(thread.message_id), in_reply_to: one(thread.in_reply_to), references })
+}
+
+/// A thread identifier, cleaned as [`bounded_id`]; one longer than `limit` is dropped, not refused: it only
+/// threads a reply, and a sender's oversized header must not cost the customer their ticket.
+fn thread_id(raw: &str, limit: usize) -> Option<String> {
+    bounded_id(raw, "thread", limit).ok().flatten()
 }
 
 /// An identifier: control characters and surrounding space removed, refused (not cut) when too long.
@@ -392,6 +387,18 @@ mod tests {
         let mut d = draft();
         d.subject = "\u{0001}  ".into();
         assert_eq!(d.into_ticket(at(0), 0, &Limits::default()).unwrap().subject, NO_SUBJECT);
+    }
+
+    #[test]
+    fn an_oversized_thread_id_is_dropped_and_the_ticket_kept() {
+        let mut d = draft();
+        let long = format!("{}@x", "a".repeat(1_200));
+        d.thread.message_id = Some(long.clone());
+        d.thread.in_reply_to = Some(long.clone());
+        d.thread.references = vec!["m1@x".into(), long];
+        let t = d.into_ticket(at(0), 0, &Limits::default()).unwrap();
+        assert_eq!((t.thread.message_id, t.thread.in_reply_to), (None, None));
+        assert_eq!(t.thread.references, ["m1@x"]);
     }
 
     #[test]

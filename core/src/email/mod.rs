@@ -27,4 +27,4 @@ pub mod ticket_draft;
 
 pub use loop_guard::{LoopGuard, Suppressed};
 pub use parse::{Attachment, EmailError, ParsedEmail, parse};
-pub use ticket_draft::{BodySource, DEFAULT_MAX_BYTES, EmailDraft, StripReport, email_to_draft};
+pub use ticket_draft::{BodySource, DEFAULT_MAX_BYTES, EmailDraft, StripReport, email_to_draft, idempotency_key};

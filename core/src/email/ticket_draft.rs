@@ -69,16 +69,22 @@ pub fn email_to_draft(raw: &[u8], max_bytes: usize) -> Result<EmailDraft, EmailE
     draft_from_parsed(parsed, raw)
 }
 
+/// A mail's idempotency key: its Message-ID when it has a usable one, else a digest of the raw bytes (the same
+/// bytes again are the same mail).
+pub fn idempotency_key(message_id: Option<&str>, raw: &[u8]) -> String {
+    match message_id.map(str::trim) {
+        Some(id) if !id.is_empty() && id.chars().count() <= MAX_KEY_FROM_ID => id.to_owned(),
+        _ => format!("sha256:{}", hex::encode(Sha256::digest(raw))),
+    }
+}
+
 /// A parsed message (whatever its loop-guard verdict) → a ticket draft.
 pub fn draft_from_parsed(parsed: ParsedEmail, raw: &[u8]) -> Result<EmailDraft, EmailError> {
     let (raw_body, body, source, mut strip) = choose_body(&parsed)?;
     let (body, sig) = signature::split_signature_for(&body, parsed.sender.name.as_deref());
     strip.signature_cut = sig.is_some();
 
-    let idempotency_key = match parsed.message_id.as_deref().map(str::trim) {
-        Some(id) if !id.is_empty() && id.chars().count() <= MAX_KEY_FROM_ID => id.to_owned(),
-        _ => format!("sha256:{}", hex::encode(Sha256::digest(raw))),
-    };
+    let idempotency_key = idempotency_key(parsed.message_id.as_deref(), raw);
     let draft = TicketDraft {
         source: Source::Email,
         customer_email: parsed.sender.address.clone(),
