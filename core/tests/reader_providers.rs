@@ -211,3 +211,56 @@ fn a_model_that_is_down_leaves_the_message_unless_the_offline_fallback_is_on() {
     assert_eq!(by, ReadBy::OfflineFallback);
     assert_eq!(reading.topic, "account-access", "the offline reader found the sheet's cue words");
 }
+
+/// Answers every call with one status, AWS error type and message.
+struct Refusing(u16, &'static str, &'static str);
+impl Transport for Refusing {
+    async fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
+        Ok(http::Response::builder()
+            .status(self.0)
+            .header("x-amzn-ErrorType", self.1)
+            .body(format!(r#"{{"message":"{}"}}"#, self.2).into_bytes())
+            .unwrap())
+    }
+}
+
+#[test]
+fn a_refusal_of_the_ticket_reads_unsure_but_a_refusal_of_the_setup_fails_the_message() {
+    use tr_core::lane_error::LaneError;
+    use tr_core::reader::read_lane::{ReadLane, ReadOutcome, Reader};
+    use tr_core::store::{Intake, MemoryKv, Store, StoreConfig};
+    use tr_core::{Credentials, SqsClient, SqsConfig, wire};
+
+    let sheet = sheet();
+    let unused = Refusing(500, "unused", "unused");
+    let sqs = SqsClient::new(SqsConfig::new("us-east-1", Credentials::new("a", "b")), &unused, Now);
+    let bedrock = || Provider::Bedrock {
+        region: "us-east-1".into(),
+        endpoint: None,
+        model_id: "m".into(),
+        credentials: Credentials::new("a", "b"),
+    };
+    let run = |answer: Refusing| {
+        let kv = MemoryKv::new();
+        let store = Store::new(&kv, StoreConfig::default());
+        block_on(store.intake(Intake::new(ticket()))).unwrap();
+        let reader = Reader::Model { client: ModelClient::new(bedrock(), PromptConfig::default(), &answer, Now), offline_fallback: false };
+        let lane = ReadLane { reader: &reader, sheet: &sheet, store: &store, sqs: &sqs, read_queue_url: None };
+        block_on(lane.handle_message(&wire::encode(&ticket())))
+    };
+
+    let too_long = run(Refusing(400, "ValidationException", "Input is too long for requested model."));
+    let Ok(ReadOutcome::Read { reading, error, calls, .. }) = too_long else { panic!("{too_long:?}") };
+    assert_eq!((reading.topic.as_str(), calls), ("unsure", 1));
+    assert!(error.unwrap().contains("too long"));
+
+    for setup in [
+        Refusing(400, "ValidationException", "Invocation of model ID anthropic.claude-haiku-4-5 with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model."),
+        Refusing(400, "ValidationException", "The provided model identifier is invalid."),
+        Refusing(404, "ResourceNotFoundException", "Model not found"),
+    ] {
+        let what = setup.2;
+        let outcome = run(setup);
+        assert!(matches!(outcome, Err(LaneError::Permanent(_))), "{what}: {outcome:?}");
+    }
+}

@@ -63,11 +63,33 @@ impl ModelError {
         }
     }
 
-    /// The service said this request is wrong (400 validation): retrying the same request cannot help.
+    /// The service said *this ticket's* request is wrong (400 validation, 413 too large): retrying the same request
+    /// cannot help, and the ticket is read as `unsure`. A refusal that names the setup instead — a wrong model id,
+    /// a model that needs an inference profile, no credit, no access, a 404 — is not the ticket's: it would mark
+    /// every ticket `unsure` until someone noticed, so it fails the message instead (dead-lettered, and
+    /// replayable once the setup is fixed).
     pub fn is_validation(&self) -> bool {
-        matches!(self, ModelError::Service(e) if e.kind == AwsErrorKind::Client)
+        let ModelError::Service(e) = self else { return false };
+        let message = e.message.to_lowercase();
+        e.kind == AwsErrorKind::Client
+            && matches!(e.status, 400 | 413)
+            && !SETUP_PROBLEMS.iter().any(|p| message.contains(p))
     }
 }
+
+/// Words of a 400 that is about the deployment, not the ticket (Bedrock's and Anthropic's wording).
+const SETUP_PROBLEMS: &[&str] = &[
+    "model identifier",
+    "model id",
+    "inference profile",
+    "on-demand throughput",
+    "credit balance",
+    "billing",
+    "access",
+    "not authorized",
+    "subscription",
+    "api key",
+];
 
 /// What one call gave: a reading or why the answer was unusable, and the tokens it cost.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,8 +4,9 @@
 //! - A ticket already read is not read again (a redelivered message makes no model call): the store is asked
 //!   first. Its reading is forwarded again, though: the forward may be the step that failed.
 //! - At most two calls: an invalid answer gets one retry, then the reading is `unsure` with the `read-error`
-//!   flag — never an invented label. A 400 from the service is the same: flagged, done (retrying the same
-//!   request cannot help).
+//!   flag — never an invented label. A 400 about the ticket (e.g. too long) is the same: flagged, done. A
+//!   refusal about the setup (wrong model id, no inference profile, no credit, 404, auth) fails the message
+//!   instead, so it is dead-lettered and replayed once fixed rather than every ticket read `unsure`.
 //! - Throttling, not-ready, 5xx, timeouts: [`LaneError::Retry`] (the message comes back), unless an offline
 //!   fallback is configured, which then reads the ticket at once (and says so in the outcome).
 
