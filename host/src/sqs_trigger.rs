@@ -7,6 +7,12 @@
 //! error or a trap leaves it to come back after its visibility timeout. While a handler runs, its lease is
 //! renewed (ChangeMessageVisibility every half visibility timeout), so a slow handler is not handed the same
 //! message twice.
+//!
+//! Two bounds ([`TriggerLimits`]) keep a backlog or a stuck handler from taking the host down with it: at most
+//! [`IN_FLIGHT`] messages per trigger run at once (the poll receives only as many as there are free slots, so the rest stay
+//! on the queue, visible to other consumers), and a handler gets [`HANDLER_DEADLINE`] of wall-clock time — the
+//! CPU limit does not tick while a guest waits on the network — after which it is dropped and its message left,
+//! to come back and, if it keeps failing, be dead-lettered.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,6 +22,24 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
 use crate::manifest::SqsTrigger;
+
+/// Most messages of one trigger handled at once.
+pub const IN_FLIGHT: usize = 16;
+
+/// Longest one delivery may take, waiting included.
+pub const HANDLER_DEADLINE: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TriggerLimits {
+    pub in_flight: usize,
+    pub deadline: Duration,
+}
+
+impl Default for TriggerLimits {
+    fn default() -> Self {
+        Self { in_flight: IN_FLIGHT, deadline: HANDLER_DEADLINE }
+    }
+}
 
 /// A message as the guest sees it (`spin:sqs/sqs-types.message`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,13 +86,22 @@ pub async fn client_from_env() -> Client {
 
 /// Polls one trigger's queue until the task is dropped.
 pub async fn run<D: Dispatch>(client: Client, trigger: SqsTrigger, dispatch: Arc<D>) {
+    run_with(client, trigger, dispatch, TriggerLimits::default()).await
+}
+
+/// [`run`] with other limits (tests).
+pub async fn run_with<D: Dispatch>(client: Client, trigger: SqsTrigger, dispatch: Arc<D>, limits: TriggerLimits) {
     let visibility = visibility_timeout(&client, &trigger.queue_url).await;
     let idle = Duration::from_secs(trigger.idle_wait_seconds);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.in_flight.max(1)));
     loop {
-        let mut receive = client
-            .receive_message()
-            .queue_url(&trigger.queue_url)
-            .max_number_of_messages(trigger.max_messages.clamp(1, 10) as i32);
+        // Receive no more than can be started: a message taken and left waiting would sit invisible.
+        if slots.available_permits() == 0 {
+            drop(slots.acquire().await);
+        }
+        let room = slots.available_permits().min(trigger.max_messages.clamp(1, 10) as usize);
+        let mut receive =
+            client.receive_message().queue_url(&trigger.queue_url).max_number_of_messages(room.max(1) as i32);
         for name in &trigger.system_attributes {
             receive = receive.message_system_attribute_names(MessageSystemAttributeName::from(name.as_str()));
         }
@@ -88,8 +121,12 @@ pub async fn run<D: Dispatch>(client: Client, trigger: SqsTrigger, dispatch: Arc
             continue;
         }
         for message in messages {
+            let slot = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
             let (client, trigger, dispatch) = (client.clone(), trigger.clone(), dispatch.clone());
-            tokio::spawn(async move { handle_one(client, trigger, dispatch, message, visibility).await });
+            tokio::spawn(async move {
+                handle_one(client, trigger, dispatch, message, visibility, limits.deadline).await;
+                drop(slot);
+            });
         }
     }
 }
@@ -114,6 +151,7 @@ async fn handle_one<D: Dispatch>(
     dispatch: Arc<D>,
     message: aws_sdk_sqs::types::Message,
     visibility: Duration,
+    deadline: Duration,
 ) {
     let started = Instant::now();
     let receipt = message.receipt_handle.clone().unwrap_or_default();
@@ -139,7 +177,10 @@ async fn handle_one<D: Dispatch>(
             }
         })
     };
-    let outcome = dispatch.dispatch(&trigger.component, guest).await;
+    let outcome = match tokio::time::timeout(deadline, dispatch.dispatch(&trigger.component, guest)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Outcome::Failed(format!("no answer within {:.1} s; dropped", deadline.as_secs_f64())),
+    };
     keeper.abort();
 
     let note = match &outcome {
