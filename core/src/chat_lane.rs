@@ -16,7 +16,7 @@ use crate::chat::fold::{FoldConfig, FoldError, Folded, fold};
 use crate::chat::transcript::Transcript;
 use crate::keep::{Kept, keep};
 use crate::lane_error::LaneError;
-use crate::normalise::{Limits, NormaliseError};
+use crate::normalise::{Limits, NormaliseError, normalise_email};
 use crate::sqs_client::SqsClient;
 use crate::store::{Intake, Kv, Store};
 use crate::ticket::TicketFlag;
@@ -77,10 +77,19 @@ pub struct ChatLane<'a, T, R, K> {
 
 impl<T: Transport, R: Runtime, K: Kv> ChatLane<'_, T, R, K> {
     pub async fn handle(&self, transcript: &Transcript) -> Result<ChatOutcome, ChatLaneError> {
-        let draft = match fold(transcript, &self.config.fold)? {
+        let mut draft = match fold(transcript, &self.config.fold)? {
             Folded::Draft(draft) => *draft,
             Folded::Resolved => return Ok(ChatOutcome::Resolved),
         };
+        // A visitor who mistyped their address still had the conversation: keep it, as an anonymous visitor's,
+        // with what they typed in the body for the agent. (The form refuses such an address instead: there the
+        // person is still on the page to correct it.)
+        if let Some(typed) = draft.customer_email.take() {
+            match normalise_email(&typed) {
+                Ok(_) => draft.customer_email = Some(typed),
+                Err(e) => draft.body.push_str(&format!("\n\n(The visitor gave the address \"{}\", which is not usable: {e}.)", typed.trim())),
+            }
+        }
         let mut ticket = draft.into_ticket(self.runtime.now(), self.runtime.random_u128(), &self.config.limits)?;
         if ticket.customer.email.is_none() {
             ticket.flags.push(TicketFlag::Anonymous);

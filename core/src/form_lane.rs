@@ -4,11 +4,16 @@
 //! key, bot checks). Key decisions:
 //! - The idempotency key is `form:` + the embed's nonce, so a retry of the same submission (the embed retries
 //!   network errors and 5xx with the same nonce) is the same ticket. A plain HTML post has no nonce: its key is a
-//!   digest of what was posted (address, subject, message, page), so a double click is one ticket, and the same
-//!   words sent again deliberately are still one — the store would merge them anyway.
+//!   digest of what was posted (address, subject, message, page) and the hour, so a double click is one ticket
+//!   (a click on each side of the hour makes two, which the store's duplicate rule then merges), while the same
+//!   words sent another day are a new message rather than a repeat of an old, perhaps closed, ticket. Two posts
+//!   with one key at the same instant can still make two tickets: Spin's key-value has no compare-and-swap
+//!   (see the store's race notes).
 //! - Required: email and message. Name and subject are optional (a missing subject becomes "(no subject)"). The
 //!   page URL is the embed's `location.href`; when only the referrer is known it stands in as the page.
 //! - Errors name the *form's* field (`email`, not `customer.email`) so the page can point at it.
+
+use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
@@ -49,7 +54,7 @@ pub struct FormLane<'a, T, R, K> {
 
 impl<T: Transport, R: Runtime, K: Kv> FormLane<'_, T, R, K> {
     pub async fn handle(&self, form: &FormSubmission) -> Result<FormOutcome, FormLaneError> {
-        let ticket = draft(form)?
+        let ticket = draft(form, self.runtime.now())?
             .into_ticket(self.runtime.now(), self.runtime.random_u128(), &self.config.limits)
             .map_err(field_error)?;
         let config = self.config;
@@ -57,14 +62,20 @@ impl<T: Transport, R: Runtime, K: Kv> FormLane<'_, T, R, K> {
     }
 }
 
-/// The ticket draft for a submission: required fields checked, the idempotency key chosen.
-pub fn draft(form: &FormSubmission) -> Result<TicketDraft, FormLaneError> {
+/// The ticket draft for a submission: required fields checked, the idempotency key chosen. Without a nonce (a
+/// plain HTML form) the key is the content and the hour it came in: a double click is one ticket (unless it
+/// straddles the hour), and the same words sent again another day are a new message, not a repeat of an old,
+/// perhaps closed, ticket.
+pub fn draft(form: &FormSubmission, now: SystemTime) -> Result<TicketDraft, FormLaneError> {
     let missing = |field: &'static str| FormLaneError::Field { field, message: format!("{field} is required") };
     let email = form.email.clone().ok_or_else(|| missing("email"))?;
     let message = form.message.clone().ok_or_else(|| missing("message"))?;
     let idempotency_key = match &form.nonce {
         Some(nonce) => format!("form:{nonce}"),
-        None => format!("form:content:{}", content_digest(form)),
+        None => {
+            let hour = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() / 3600);
+            format!("form:content:{}:{hour}", content_digest(form))
+        }
     };
     Ok(TicketDraft {
         source: Source::Form,
@@ -120,32 +131,37 @@ mod tests {
         }
     }
 
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_680_000 + secs)
+    }
+
     #[test]
-    fn the_key_is_the_nonce_or_else_the_content() {
+    fn the_key_is_the_nonce_or_else_the_content_and_its_hour() {
         let with_nonce = FormSubmission { nonce: Some("n-1".into()), ..form() };
-        assert_eq!(draft(&with_nonce).unwrap().idempotency_key, "form:n-1");
-        let a = draft(&form()).unwrap().idempotency_key;
-        assert_eq!(a, draft(&form()).unwrap().idempotency_key);
+        assert_eq!(draft(&with_nonce, at(0)).unwrap().idempotency_key, "form:n-1");
+        let a = draft(&form(), at(0)).unwrap().idempotency_key;
+        assert_eq!(a, draft(&form(), at(5)).unwrap().idempotency_key, "a double click");
         let other = FormSubmission { message: Some("Another problem".into()), ..form() };
-        assert_ne!(a, draft(&other).unwrap().idempotency_key);
+        assert_ne!(a, draft(&other, at(0)).unwrap().idempotency_key);
+        assert_ne!(a, draft(&form(), at(86_400)).unwrap().idempotency_key, "the same words a day later");
         assert!(a.starts_with("form:content:"));
     }
 
     #[test]
     fn the_referrer_stands_in_for_a_missing_page() {
-        assert_eq!(draft(&form()).unwrap().page_url.as_deref(), Some("https://example.com/blog"));
+        assert_eq!(draft(&form(), at(0)).unwrap().page_url.as_deref(), Some("https://example.com/blog"));
         let with_page = FormSubmission { page_url: Some("https://example.com/pricing".into()), ..form() };
-        assert_eq!(draft(&with_page).unwrap().page_url.as_deref(), Some("https://example.com/pricing"));
+        assert_eq!(draft(&with_page, at(0)).unwrap().page_url.as_deref(), Some("https://example.com/pricing"));
     }
 
     #[test]
     fn refusals_name_the_form_field() {
         let no_email = FormSubmission { email: None, ..form() };
-        assert!(matches!(draft(&no_email), Err(FormLaneError::Field { field: "email", .. })));
+        assert!(matches!(draft(&no_email, at(0)), Err(FormLaneError::Field { field: "email", .. })));
         let no_message = FormSubmission { message: None, ..form() };
-        assert!(matches!(draft(&no_message), Err(FormLaneError::Field { field: "message", .. })));
+        assert!(matches!(draft(&no_message, at(0)), Err(FormLaneError::Field { field: "message", .. })));
         let bad = FormSubmission { email: Some("not-an-address".into()), ..form() };
-        let e = draft(&bad).unwrap().into_ticket(std::time::SystemTime::now(), 1, &Limits::default()).map_err(field_error);
+        let e = draft(&bad, at(0)).unwrap().into_ticket(std::time::SystemTime::now(), 1, &Limits::default()).map_err(field_error);
         match e {
             Err(FormLaneError::Field { field, message }) => {
                 assert_eq!(field, "email");

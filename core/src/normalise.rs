@@ -190,10 +190,9 @@ pub fn normalise_email(raw: &str) -> Result<String, NormaliseError> {
     Ok(format!("{}@{}", local.to_lowercase(), domain.to_ascii_lowercase()))
 }
 
+/// An http(s) URL without credentials. One over `limit` loses its query and fragment first: a page address that
+/// tracking parameters made long must not stop a customer's message; only a path longer than the limit is refused.
 fn normalise_page_url(raw: &str, limit: usize) -> Result<String, NormaliseError> {
-    if raw.chars().count() > limit {
-        return Err(NormaliseError::TooLong { field: "page_url", limit });
-    }
     let mut url = url::Url::parse(raw)
         .map_err(|e| NormaliseError::Invalid { field: "page_url", reason: format!("not a URL ({e})") })?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -202,6 +201,13 @@ fn normalise_page_url(raw: &str, limit: usize) -> Result<String, NormaliseError>
     // A page URL is shown to agents: never carry a password typed into it along.
     let _ = url.set_password(None);
     let _ = url.set_username("");
+    if url.as_str().chars().count() > limit {
+        url.set_query(None);
+        url.set_fragment(None);
+    }
+    if url.as_str().chars().count() > limit {
+        return Err(NormaliseError::TooLong { field: "page_url", limit });
+    }
     Ok(url.into())
 }
 
@@ -399,6 +405,14 @@ mod tests {
         let t = d.into_ticket(at(0), 0, &Limits::default()).unwrap();
         assert_eq!((t.thread.message_id, t.thread.in_reply_to), (None, None));
         assert_eq!(t.thread.references, ["m1@x"]);
+    }
+
+    #[test]
+    fn a_page_url_long_with_tracking_loses_its_query_not_the_ticket() {
+        let mut d = draft();
+        d.page_url = Some(format!("https://shop.example.com/pricing?utm={}#plans", "x".repeat(3_000)));
+        let t = d.into_ticket(at(0), 0, &Limits::default()).unwrap();
+        assert_eq!(t.page_url.as_deref(), Some("https://shop.example.com/pricing"));
     }
 
     #[test]

@@ -79,7 +79,7 @@
       form.appendChild(status);
     }
     var button = form.querySelector("[type=submit]");
-    var shown = Date.now(), key = nonce(), busy = false;
+    var shown = Date.now(), key = nonce(), busy = false, used = false;
 
     function say(text, kind) {
       status.textContent = text;
@@ -136,13 +136,17 @@
       setTimeout(function () { send(payload, attempt + 1); }, delay * (0.8 + Math.random() * 0.4));
     }
 
-    form.addEventListener("input", function (e) { e.target.removeAttribute("aria-invalid"); });
+    form.addEventListener("input", function (e) {
+      e.target.removeAttribute("aria-invalid");
+      // edited after a failed send: a new message, not a retry
+      if (used) { key = nonce(); used = false; }
+    });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       if (busy) return;
       var missing = ["email", "message"].filter(function (n) { return form.elements[n] && !value(n).trim(); })[0];
       if (missing) return finish(false, "Please fill in your " + missing + ".", missing);
-      busy = true;
+      busy = used = true;
       if (button) button.disabled = true;
       say("Sending…", "busy");
       send({

@@ -15,6 +15,7 @@
 //! - A resolved chat makes no ticket unless [`ResolvedPolicy::CreateTicket`] is configured; a transcript without
 //!   a word from the visitor is an error ([`FoldError::NoVisitorText`]): there is nothing to ask about.
 
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::transcript::{Message, Role, Transcript};
@@ -106,23 +107,28 @@ pub fn fold(transcript: &Transcript, config: &FoldConfig) -> Result<Folded, Fold
         }
     };
 
+    let body = body(&transcript.messages);
+    let idempotency_key = idempotency_key(&transcript.conversation_id, &body);
     Ok(Folded::Draft(Box::new(TicketDraft {
         source: Source::Chat,
         customer_email: transcript.visitor.email.clone().filter(|e| !e.trim().is_empty()),
         customer_name: transcript.visitor.name.clone(),
         subject,
-        body: body(&transcript.messages),
+        body,
         page_url: transcript.page_url.clone(),
         thread: ThreadIds::default(),
         transcript_id: Some(transcript.conversation_id.clone()),
-        idempotency_key: idempotency_key(&transcript.conversation_id),
+        idempotency_key,
     })))
 }
 
-/// The key a conversation is stored under: a re-sent transcript (retry, replay, a tool sending twice) is the
-/// same ticket.
-pub fn idempotency_key(conversation_id: &str) -> String {
-    format!("chat:{conversation_id}")
+/// The key a conversation is stored under: the conversation and a digest of its turns. The same transcript sent
+/// again (retry, replay, a tool sending twice) is the same ticket; a longer one (a reopened conversation, a
+/// tool that sends the transcript as it grows) is a new intake — merged into the visitor's ticket by the store's
+/// duplicate rule, or a ticket of its own for an anonymous visitor — never a "repeat" that drops the new turns.
+pub fn idempotency_key(conversation_id: &str, body: &str) -> String {
+    let digest = Sha256::digest(body.as_bytes());
+    format!("chat:{conversation_id}:{}", hex::encode(&digest[..8]))
 }
 
 /// The turns in order, one labelled line each (continuations indented), boilerplate trimmed.
@@ -280,7 +286,7 @@ mod tests {
              Bot (10:09): Please rate this chat"
         );
         assert_eq!(d.subject, "I was charged twice for my invoice");
-        assert_eq!(d.idempotency_key, "chat:conv-42");
+        assert!(d.idempotency_key.starts_with("chat:conv-42:"), "{}", d.idempotency_key);
         assert_eq!(d.transcript_id.as_deref(), Some("conv-42"));
         assert_eq!(d.customer_email.as_deref(), Some("ana@example.com"));
         assert_eq!(d.customer_name.as_deref(), Some("Ana Lima"));
