@@ -90,6 +90,18 @@ fn chatwoot_without_history_has_only_the_payloads_last_message() {
 }
 
 #[test]
+fn chatwoot_history_path_names_the_account_and_conversation() {
+    let sample = fixture("chatwoot.json");
+    // The sample event carries no account: the configured one stands in; without either there is no path.
+    assert_eq!(chatwoot::history_path(&sample, None).unwrap(), None);
+    assert_eq!(chatwoot::history_path(&sample, Some(3)).unwrap().as_deref(), Some("/api/v1/accounts/3/conversations/10/messages"));
+    let with_account = String::from_utf8(sample.clone()).unwrap().replacen('{', r#"{"account": {"id": 7, "name": "Acme"},"#, 1);
+    assert_eq!(chatwoot::history_path(with_account.as_bytes(), Some(3)).unwrap().as_deref(), Some("/api/v1/accounts/7/conversations/10/messages"));
+    let pending = String::from_utf8(sample).unwrap().replace(r#""status": "open""#, r#""status": "pending""#);
+    assert_eq!(chatwoot::history_path(pending.as_bytes(), Some(3)).unwrap(), None, "an ignored event fetches nothing");
+}
+
+#[test]
 fn chatwoot_resolved_status_is_a_resolved_transcript() {
     let body = String::from_utf8(fixture("chatwoot.json")).unwrap().replace(r#""status": "open""#, r#""status": "resolved""#);
     assert!(transcript(chatwoot::to_transcript(body.as_bytes(), None).unwrap()).resolved);

@@ -135,3 +135,72 @@ fn bad_requests_get_a_clear_status_and_error_body_and_make_nothing() {
     assert_eq!(get.status, 405, "{}", get.body);
     assert!(p.take(&p.ticket_queue, 1, 3).is_empty(), "no refused request made a ticket");
 }
+
+/// A stand-in for a Chatwoot instance's messages API (no Chatwoot runs here): answers the one conversation's
+/// messages, from Chatwoot's documented response shape in `tests/fixtures/chat/chatwoot-messages.json`, to the
+/// right token only; records every request line.
+fn fake_chatwoot(token: &'static str) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let messages = fixture("chatwoot-messages.json");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut request_line, mut authorised) = (String::new(), false);
+            reader.read_line(&mut request_line).unwrap();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    authorised |= name.eq_ignore_ascii_case("api_access_token") && value.trim() == token;
+                }
+            }
+            log.lock().unwrap().push(request_line.trim().to_owned());
+            let ok = authorised && request_line.starts_with("GET /api/v1/accounts/3/conversations/10/messages ");
+            let (status, body) = if ok { ("200 OK", messages.clone()) } else { ("401 Unauthorized", b"{\"error\":\"Unauthorized\"}".to_vec()) };
+            let mut out = stream;
+            let head = format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+            let _ = out.write_all(head.as_bytes()).and_then(|_| out.write_all(&body));
+        }
+    });
+    (origin, seen)
+}
+
+#[test]
+fn a_chatwoot_hand_off_fetches_the_conversation_and_becomes_one_ticket_with_the_visitors_words() {
+    const CW_SECRET: &str = "chatwoot-secret-for-tests";
+    let (origin, seen) = fake_chatwoot("cw-token");
+    let p = Pipeline::start(
+        "chat-chatwoot",
+        &[
+            ("reader", "offline"),
+            ("chatwoot_webhook_secret", CW_SECRET),
+            ("chatwoot_api_url", origin.as_str()),
+            ("chatwoot_api_token", "cw-token"),
+            ("chatwoot_account_id", "3"),
+        ],
+    );
+    // The sample webhook's only message is the agent's: without the fetched list there is no visitor text.
+    let body = fixture("chatwoot.json");
+    let at = now().to_string();
+    let v1 = signature::sign(&Secret::new(CW_SECRET), now(), &body);
+    let hex = v1.split("v1=").nth(1).unwrap();
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-chatwoot-signature", &format!("sha256={hex}")),
+        ("x-chatwoot-timestamp", at.as_str()),
+    ];
+    let (status, answer) = send(&p, "/chat/chatwoot", &headers, &body);
+    assert_eq!(status, 201, "{answer}\n{}", p.host.output());
+    assert_eq!(seen.lock().unwrap().len(), 1, "one fetch: {:?}", seen.lock().unwrap());
+
+    let read = p.take(&p.read_queue, 1, 20);
+    assert_eq!(read.len(), 1, "{}", p.host.output());
+    let text = read[0]["ticket"]["body"].as_str().unwrap();
+    assert!(text.contains("The CSV export crashes with a timeout on large projects"), "{text}");
+}

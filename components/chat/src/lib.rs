@@ -8,9 +8,12 @@
 //! refusal is `{"error": {"code", "message", "field"}}` with its 4xx; a store or queue failure is 503 with
 //! `Retry-After` (a replay of the same conversation then completes the same ticket).
 //!
-//! Variables: `chat_secret`, `tawk_webhook_secret`, `chatwoot_webhook_secret` (secrets), `chat_resolved_policy`
-//! (`acknowledge` | `create`), `ticket_queue_url`, `append_queue_url`, `aws_region`, `aws_access_key_id`,
-//! `aws_secret_access_key`, `aws_session_token`, `sqs_endpoint`.
+//! Variables: `chat_secret`, `tawk_webhook_secret`, `chatwoot_webhook_secret`, `chatwoot_api_token` (secrets),
+//! `chatwoot_api_url`, `chatwoot_account_id`, `chat_resolved_policy` (`acknowledge` | `create`),
+//! `ticket_queue_url`, `append_queue_url`, `aws_region`, `aws_access_key_id`, `aws_secret_access_key`,
+//! `aws_session_token`, `sqs_endpoint`.
+
+mod chatwoot_history;
 
 use std::time::SystemTime;
 
@@ -89,7 +92,8 @@ async fn answer(req: Request) -> Result<(u16, serde_json::Value), ApiError> {
             let secret = secret("chatwoot_webhook_secret", optional("chatwoot_webhook_secret").await)?;
             chatwoot::verify(chatwoot_signature.as_deref(), chatwoot_timestamp.as_deref(), &body, &secret, now)
                 .map_err(unauthorized)?;
-            chatwoot::to_transcript(&body, None).map_err(adapter_error)?
+            let history = chatwoot_history::fetch(&body).await?;
+            chatwoot::to_transcript(&body, history.as_deref()).map_err(adapter_error)?
         }
     };
     let transcript = match adapted {

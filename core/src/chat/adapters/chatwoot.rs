@@ -123,6 +123,19 @@ struct MessageSender {
     kind: Option<String>,
 }
 
+/// Where a webhook's conversation's messages are, relative to the Chatwoot API's origin:
+/// `/api/v1/accounts/{account}/conversations/{id}/messages`. `None` for an event [`to_transcript`] ignores, or
+/// when neither the event nor `default_account` names the account.
+pub fn history_path(body: &[u8], default_account: Option<u64>) -> Result<Option<String>, AdapterError> {
+    let event: Event = transcript::decode_json(body)?;
+    if event.event != STATUS_EVENT || !matches!(event.status.as_deref(), Some("open" | "resolved")) {
+        return Ok(None);
+    }
+    let id = event.id.ok_or_else(|| invalid("$.id", "missing"))?;
+    let Some(account) = event.account.map(|a| a.id).or(default_account) else { return Ok(None) };
+    Ok(Some(format!("/api/v1/accounts/{account}/conversations/{id}/messages")))
+}
+
 /// A Chatwoot webhook body (and, for a transcript, the fetched messages list) → a transcript, or
 /// [`Adapted::Ignored`].
 pub fn to_transcript(body: &[u8], history: Option<&[u8]>) -> Result<Adapted, AdapterError> {
