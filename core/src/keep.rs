@@ -9,7 +9,7 @@
 
 use crate::lane_error::LaneError;
 use crate::sqs_client::{OutgoingMessage, SqsClient, SqsError};
-use crate::store::{Intake, IntakeOutcome, Kv, Store, StoreError};
+use crate::store::{Append, Intake, IntakeOutcome, Kv, Store, StoreError};
 use crate::transport::{Runtime, Transport};
 
 /// What became of a kept intake.
@@ -36,9 +36,11 @@ pub async fn keep<T: Transport, R: Runtime, K: Kv>(
         }
         IntakeOutcome::Appended(append) => {
             if let Some(url) = append_queue_url {
+                // Room for the attributes below; the rest of the queue's limit is the body's.
+                let room = sqs.config().max_message_bytes.saturating_sub(1_024);
                 let event = OutgoingMessage {
                     entry_id: "append".into(),
-                    body: serde_json::to_string(&append).expect("plain data serialises"),
+                    body: append_event_body(&append, room),
                     attributes: vec![
                         ("ticket-id".into(), append.ticket_id.clone()),
                         ("event".into(), "append".into()),
@@ -55,10 +57,80 @@ pub async fn keep<T: Transport, R: Runtime, K: Kv>(
     }
 }
 
+/// The append event as JSON, within `limit` bytes. The message is whole in the store; the event only has to
+/// announce it, so an email whose raw and stripped bodies would pass the queue's limit (non-ASCII text of the
+/// longest kept length does) loses its raw body in the event first, then the end of its body — each marked
+/// truncated — rather than failing the send for good after the append was stored.
+pub fn append_event_body(append: &Append, limit: usize) -> String {
+    let encode = |a: &Append| serde_json::to_string(a).expect("plain data serialises");
+    let full = encode(append);
+    if full.len() <= limit {
+        return full;
+    }
+    let mut slim = append.clone();
+    if slim.message.raw_body.take().is_some() {
+        slim.message.raw_body_truncated = true;
+    }
+    let mut text = encode(&slim);
+    while text.len() > limit && !slim.message.body.is_empty() {
+        // Escaping makes a body's JSON longer than its text by a varying factor: cut in proportion, with a margin.
+        let body_json = serde_json::to_string(&slim.message.body).expect("a string serialises").len();
+        let room = limit.saturating_sub(text.len() - body_json);
+        let keep = (slim.message.body.len() as u128 * room as u128 / body_json.max(1) as u128) as usize;
+        let mut cut = keep.saturating_sub(16).min(slim.message.body.len() - 1);
+        while !slim.message.body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        slim.message.body.truncate(cut);
+        slim.message.body_truncated = true;
+        text = encode(&slim);
+    }
+    text
+}
+
 pub fn store_error(e: StoreError) -> LaneError {
     LaneError::classify(e.is_retryable(), "store", e)
 }
 
 pub fn sqs_error(e: SqsError) -> LaneError {
     LaneError::classify(e.is_retryable(), "ticket queue", e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MergeReason;
+    use crate::store::record::{Merge, Message};
+
+    fn append(body: String, raw: String) -> Append {
+        let message: Message = serde_json::from_value(serde_json::json!({
+            "id": "01KB0Y3J5V6N2Q8R9S0T1V2W3X", "source": "email", "received_at": "2026-11-27T10:00:00.000Z",
+            "idempotency_key": "m2@x", "customer": {"email": "ana@x.example", "name": null}, "subject": "Re: export",
+            "body": body, "body_truncated": false, "raw_body": raw, "raw_body_truncated": false, "page_url": null,
+            "thread": {"message_id": "m2@x", "in_reply_to": "m1@x", "references": []}, "transcript_id": null,
+            "participants": [], "flags": []
+        }))
+        .unwrap();
+        let merge = Merge { message: message.id.clone(), reason: MergeReason::Thread, score: 1.0, detail: "In-Reply-To <m1@x>".into() };
+        Append { ticket_id: "01KB0Y3J5V6N2Q8R9S0T1V2W3Y".into(), message, merge }
+    }
+
+    #[test]
+    fn an_append_too_large_for_the_queue_loses_its_raw_body_then_the_end_of_its_body() {
+        let limit = 255 * 1024;
+        let small = append("Thanks, that fixed it.".into(), "Thanks, that fixed it.\n> old".into());
+        assert_eq!(append_event_body(&small, limit), serde_json::to_string(&small).unwrap());
+
+        // The longest body and raw body kept, in a script of three-byte characters: over 256 KiB as JSON.
+        let big = append("需".repeat(32_000), "需".repeat(64_000));
+        let text = append_event_body(&big, limit);
+        assert!(text.len() <= limit, "{}", text.len());
+        let back: Append = serde_json::from_str(&text).unwrap();
+        assert_eq!((back.message.raw_body, back.message.raw_body_truncated), (None, true));
+        assert!(!back.message.body_truncated, "the raw body alone was enough");
+
+        let huge = append("需\u{1}".repeat(60_000), String::new());
+        let back: Append = serde_json::from_str(&append_event_body(&huge, limit)).unwrap();
+        assert!(back.message.body_truncated && !back.message.body.is_empty());
+    }
 }

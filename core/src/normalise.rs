@@ -173,7 +173,8 @@ pub fn normalise_email(raw: &str) -> Result<String, NormaliseError> {
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") || !local.chars().all(|c| c == '.' || atext(c)) {
         return Err(invalid("the part before @ has characters an address cannot have"));
     }
-    if local.chars().any(|c| !c.is_ascii() && (c.is_control() || c.is_whitespace())) {
+    // Noncharacters and bidi controls too: a queue (SQS) refuses U+FFFE/U+FFFF outright, and an address is shown.
+    if local.chars().any(|c| !c.is_ascii() && (c.is_control() || c.is_whitespace() || is_dropped(c))) {
         return Err(invalid("the part before @ has characters an address cannot have"));
     }
     let domain = match url::Host::parse(domain) {
@@ -413,6 +414,14 @@ mod tests {
         d.page_url = Some(format!("https://shop.example.com/pricing?utm={}#plans", "x".repeat(3_000)));
         let t = d.into_ticket(at(0), 0, &Limits::default()).unwrap();
         assert_eq!(t.page_url.as_deref(), Some("https://shop.example.com/pricing"));
+    }
+
+    #[test]
+    fn an_address_with_a_noncharacter_is_refused() {
+        for bad in ["ana\u{FFFE}@example.com", "ana\u{FFFF}@example.com", "ana\u{202E}x@example.com"] {
+            assert!(normalise_email(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(normalise_email("ánа@example.com").unwrap(), "ánа@example.com");
     }
 
     #[test]
