@@ -114,6 +114,9 @@ pub(super) fn usable_address(raw: &str) -> Option<String> {
         .find_map(|t| normalise_email(t).ok())
 }
 
+/// Most To/Cc addresses a parsed mail hands on (the store keeps fewer: `StoreConfig::participant_cap`).
+const MAX_PARTICIPANTS: usize = 50;
+
 /// Parses `raw`, refusing it when over `max_bytes`. The sender is chosen and validated here; a message without
 /// one is refused with [`EmailError::NoSender`].
 pub fn parse(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, EmailError> {
@@ -146,7 +149,11 @@ pub fn parse(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, EmailError> {
         (Some(f), _, _) => Mailbox { name: from.as_ref().and_then(|m| m.name.clone()), address: Some(f) },
         (None, _, Some(s)) => Mailbox { name: agent.as_ref().and_then(|m| m.name.clone()), address: Some(s) },
         (None, _, None) => {
-            let what = from.as_ref().and_then(|m| m.address.clone()).unwrap_or_else(|| "no From address".into());
+            // Says what was wrong without the address itself: refusals are logged, and logs carry no addresses.
+            let what = match from.as_ref().and_then(|m| m.address.as_deref()) {
+                Some(a) => format!("the From address ({} characters) is not a usable address", a.chars().count()),
+                None => "no From address".into(),
+            };
             return Err(EmailError::NoSender(what));
         }
     };
@@ -199,14 +206,17 @@ pub fn parse(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, EmailError> {
     let from_address = from.as_ref().and_then(|m| m.address.as_deref());
     let guard = loop_guard::judge(&GuardInput { headers, from: from_address, report_type });
 
+    // The first addresses on To and Cc, without repeats. Bounded: a ticket keeps a few participants, and a header
+    // of thousands of addresses must not cost time in proportion to its square.
     let mut participants: Vec<String> = Vec::new();
-    for list in [root.to(), root.cc()].into_iter().flatten() {
-        for address in list.mailboxes().filter_map(|m| m.address()).filter_map(usable_address) {
-            if !participants.contains(&address) {
-                participants.push(address);
-            }
+    let mut seen = std::collections::HashSet::new();
+    let addresses = [root.to(), root.cc()].into_iter().flatten().flat_map(|list| list.mailboxes());
+    for address in addresses.filter_map(|m| m.address()).filter_map(usable_address).take(MAX_PARTICIPANTS * 4) {
+        if seen.insert(address.clone()) {
+            participants.push(address);
         }
     }
+    participants.truncate(MAX_PARTICIPANTS);
 
     Ok(ParsedEmail {
         sender,

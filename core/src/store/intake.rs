@@ -516,14 +516,17 @@ impl<K: Kv> Store<K> {
         };
         let sender = t.customer.email.as_deref().map(keys::match_address);
         let mut participants: Vec<String> = Vec::new();
+        // At most the cap is ever kept, so the repeat check stays small whatever the lane handed over.
         for p in &intake.participants {
+            if participants.len() == self.config.participant_cap {
+                break;
+            }
             let Ok(email) = normalise::normalise_email(p) else { continue };
             let addr = keys::match_address(&email);
             if Some(&addr) != sender.as_ref() && !participants.contains(&addr) {
                 participants.push(addr);
             }
         }
-        participants.truncate(self.config.participant_cap);
         Message {
             id: t.id,
             source: t.source,
