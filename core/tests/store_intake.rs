@@ -343,3 +343,19 @@ fn a_reading_and_a_reply_appended_meanwhile_both_stay() {
     assert!(!block_on(store.record_reading("01KB0Y3J5V6N2Q8R9S0T1V2W3X", &reading, &[])).unwrap());
     assert_eq!(block_on(store.reading_of("01KB0Y3J5V6N2Q8R9S0T1V2W3X")).unwrap(), None);
 }
+
+#[test]
+fn a_thread_past_the_records_limit_goes_on_in_a_new_ticket_that_points_back() {
+    let (store, lane) = (store(), Lane::default());
+    let t = created(&run(&store, lane.intake(email("ana@acme.example", "CSV export fails", EMAIL_BODY, "m0@acme"), 0))).clone();
+    let max = tr_core::store::record::MAX_MESSAGES;
+    for i in 1..max {
+        let r = reply(email("ana@acme.example", "Re: CSV export fails", &format!("Reply number {i}."), &format!("m{i}@acme")), Some("m0@acme"), &[]);
+        assert!(matches!(run(&store, lane.intake(r, i as u64)), IntakeOutcome::Appended(_)), "reply {i}");
+    }
+    let r = reply(email("ana@acme.example", "Re: CSV export fails", "One more.", "last@acme"), Some("m0@acme"), &[]);
+    let next = created(&run(&store, lane.intake(r, max as u64))).clone();
+    let stored = block_on(store.load(&next.id)).unwrap().unwrap();
+    assert_eq!((stored.record.links[0].ticket_id.as_str(), stored.record.links[0].reason), (t.id.as_str(), LinkReason::Full));
+    assert_eq!(block_on(store.load(&t.id)).unwrap().unwrap().record.messages.len(), max);
+}

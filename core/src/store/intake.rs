@@ -267,6 +267,7 @@ impl<K: Kv> Store<K> {
             if let Some((best, sim)) = self.best_match(&list, &fingerprint, now_ms, |s| self.config.merges(s))
                 && let Some(rec) = self.get::<TicketRecord>(&keys::ticket(&best.ticket_id)).await?
                 && !rec.closed
+                && !rec.is_full()
             {
                 let detail = format!(
                     "same customer, {} after the ticket, {}, shared words: {}",
@@ -575,6 +576,9 @@ impl<K: Kv> Store<K> {
 fn admit(record: &TicketRecord, sender: Option<&str>) -> Result<(), LinkReason> {
     if record.closed {
         return Err(LinkReason::Closed);
+    }
+    if record.is_full() {
+        return Err(LinkReason::Full);
     }
     match sender {
         Some(s) if record.participants.iter().any(|p| p == s) => Ok(()),

@@ -26,8 +26,9 @@
 //! 3. **Thread**: an email's In-Reply-To (or newest reference) and its oldest reference (the thread's root) are
 //!    looked up — two reads at most, however long the thread. A hit whose ticket is open and whose sender is the
 //!    ticket's customer or a participant (anyone on its messages' To/Cc) → append, reason `thread`. Anyone else,
-//!    or a closed ticket → a new ticket that records a [`record::Link`] to it; never a stranger's mail on
-//!    someone's ticket.
+//!    or a closed ticket, or one already listing [`record::MAX_MESSAGES`] messages (a record must fit the
+//!    smallest backend's item limit) → a new ticket that records a [`record::Link`] to it; never a stranger's
+//!    mail on someone's ticket.
 //! 4. **Duplicate** ([`similar`]): the customer's recent tickets (one read) are compared with the intake without
 //!    reading any ticket. Same customer (by match address), created within the window (72 h by default), at
 //!    least [`StoreConfig::min_shared`] (2) content words in common, and either cosine similarity ≥

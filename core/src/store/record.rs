@@ -111,6 +111,10 @@ pub enum LinkReason {
     OtherSender,
     /// The ticket it threads onto (or names) is closed: a follow-up starts a new ticket.
     Closed,
+    /// The ticket it threads onto holds [`MAX_MESSAGES`] messages already: a record must stay under the
+    /// smallest item limit of Spin's key-value backends (DynamoDB: 400 KB), so the conversation goes on in a new
+    /// ticket that points back.
+    Full,
     /// Same customer, within the window, texts alike but not enough to merge (see
     /// [`super::StoreConfig::links`]): shown to a person, who can merge it.
     PossibleDuplicate,
@@ -174,7 +178,15 @@ pub struct TicketRecord {
     pub links: Vec<Link>,
 }
 
+/// Most messages one ticket record lists (a listed message with its merge record is well under 1 KB, so a full
+/// record stays under 300 KB).
+pub const MAX_MESSAGES: usize = 300;
+
 impl TicketRecord {
+    pub fn is_full(&self) -> bool {
+        self.messages.len() >= MAX_MESSAGES
+    }
+
     /// The ticket as the read stage left it: its tags, and its flags added.
     pub fn apply_reading(&mut self, stored: StoredReading) {
         self.ticket.reading = Some(stored.reading);
