@@ -167,16 +167,20 @@ fn an_anthropic_answer_that_is_not_the_schema_json_in_a_text_block_is_refused() 
     }
 }
 
-/// Answers every call with one status and AWS error body.
-struct Failing(u16, &'static str);
-impl Transport for Failing {
+/// Answers every call with one status, AWS error type and message.
+struct Refusing(u16, &'static str, &'static str);
+impl Transport for Refusing {
     async fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
         Ok(http::Response::builder()
             .status(self.0)
             .header("x-amzn-ErrorType", self.1)
-            .body(format!(r#"{{"message":"{}"}}"#, self.1).into_bytes())
+            .body(format!(r#"{{"message":"{}"}}"#, self.2).into_bytes())
             .unwrap())
     }
+}
+
+fn bedrock() -> Provider {
+    Provider::Bedrock { region: "us-east-1".into(), endpoint: None, model_id: "m".into(), credentials: tr_core::Credentials::new("a", "b") }
 }
 
 #[test]
@@ -190,15 +194,9 @@ fn a_model_that_is_down_leaves_the_message_unless_the_offline_fallback_is_on() {
     let kv = MemoryKv::new();
     let store = Store::new(&kv, StoreConfig::default());
     block_on(store.intake(Intake::new(ticket()))).unwrap();
-    let unused = Failing(500, "unused");
+    let unused = Refusing(500, "unused", "unused");
     let sqs = SqsClient::new(SqsConfig::new("us-east-1", Credentials::new("a", "b")), &unused, Now);
-    let bedrock = || Provider::Bedrock {
-        region: "us-east-1".into(),
-        endpoint: None,
-        model_id: "m".into(),
-        credentials: Credentials::new("a", "b"),
-    };
-    let down = Failing(503, "ServiceUnavailableException");
+    let down = Refusing(503, "ServiceUnavailableException", "unavailable");
     let message = wire::encode(&ticket());
 
     let strict = Reader::Model { client: ModelClient::new(bedrock(), PromptConfig::default(), &down, Now), offline_fallback: false };
@@ -212,18 +210,6 @@ fn a_model_that_is_down_leaves_the_message_unless_the_offline_fallback_is_on() {
     assert_eq!(reading.topic, "account-access", "the offline reader found the sheet's cue words");
 }
 
-/// Answers every call with one status, AWS error type and message.
-struct Refusing(u16, &'static str, &'static str);
-impl Transport for Refusing {
-    async fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
-        Ok(http::Response::builder()
-            .status(self.0)
-            .header("x-amzn-ErrorType", self.1)
-            .body(format!(r#"{{"message":"{}"}}"#, self.2).into_bytes())
-            .unwrap())
-    }
-}
-
 #[test]
 fn a_refusal_of_the_ticket_reads_unsure_but_a_refusal_of_the_setup_fails_the_message() {
     use tr_core::lane_error::LaneError;
@@ -234,12 +220,6 @@ fn a_refusal_of_the_ticket_reads_unsure_but_a_refusal_of_the_setup_fails_the_mes
     let sheet = sheet();
     let unused = Refusing(500, "unused", "unused");
     let sqs = SqsClient::new(SqsConfig::new("us-east-1", Credentials::new("a", "b")), &unused, Now);
-    let bedrock = || Provider::Bedrock {
-        region: "us-east-1".into(),
-        endpoint: None,
-        model_id: "m".into(),
-        credentials: Credentials::new("a", "b"),
-    };
     let run = |answer: Refusing| {
         let kv = MemoryKv::new();
         let store = Store::new(&kv, StoreConfig::default());

@@ -24,10 +24,9 @@ use tr_core::chat::adapters::{Adapted, AdapterError, chatwoot, tawk};
 use tr_core::chat::{FoldConfig, FoldError, ResolvedPolicy, Transcript, decode, signature};
 use tr_core::chat_lane::{ChatLane, ChatLaneConfig, ChatLaneError, ChatOutcome};
 use tr_core::http_answer::{ApiError, check_content_type, check_method, check_size};
-use tr_core::lane_error::LaneError;
 use tr_core::store::{Store, StoreConfig};
 use tr_core::{Limits, Secret, SqsClient, SqsConfig};
-use tr_spin_glue::{SpinKv, SpinRuntime, SpinTransport, aws_credentials, optional, read_body, required};
+use tr_spin_glue::{SpinKv, SpinRuntime, SpinTransport, aws_credentials, lane_failure, optional, read_body, required, store_unavailable};
 
 /// A long chat is a few tens of KB; this leaves room without letting a client make us buffer megabytes.
 const MAX_BODY: usize = 512 * 1024;
@@ -119,21 +118,14 @@ async fn keep(transcript: &Transcript) -> Result<(u16, serde_json::Value), ApiEr
     let mut sqs = SqsConfig::new(region, aws_credentials().await.map_err(|e| not_configured(&e.to_string()))?);
     sqs.endpoint = optional("sqs_endpoint").await;
     let sqs = SqsClient::new(sqs, SpinTransport, SpinRuntime);
-    let kv = SpinKv::open("default").await.map_err(|e| store_unavailable(&e))?;
+    let kv = SpinKv::open("default").await.map_err(|e| store_unavailable("chat", &e, RETRY_AFTER_SECONDS))?;
     let store = Store::new(kv, StoreConfig::default());
     let lane = ChatLane { sqs: &sqs, store: &store, runtime: &SpinRuntime, config: &config };
 
     let outcome = lane.handle(transcript).await.map_err(|e| match e {
         ChatLaneError::Fold(FoldError::NoVisitorText) => ApiError::unprocessable(e.to_string()).at("$.messages"),
         ChatLaneError::Refused(n) => ApiError::unprocessable(n.to_string()).at(n.field()),
-        ChatLaneError::Lane(LaneError::Retry(why)) => {
-            println!("[chat] dependency down, answered 503: {why}");
-            ApiError::unavailable(RETRY_AFTER_SECONDS)
-        }
-        ChatLaneError::Lane(LaneError::Permanent(why)) => {
-            println!("[chat] failed, answered 500: {why}");
-            ApiError::internal()
-        }
+        ChatLaneError::Lane(e) => lane_failure("chat", e, RETRY_AFTER_SECONDS),
     })?;
     let conversation = &transcript.conversation_id;
     Ok(match outcome {
@@ -173,16 +165,5 @@ fn adapter_error(e: AdapterError) -> ApiError {
     match e {
         AdapterError::Decode(d) => ApiError::bad_request(d.message).at(d.path),
         AdapterError::Invalid { path, reason } => ApiError::unprocessable(reason).at(path),
-    }
-}
-
-/// The key-value store could not be opened: missing or denied is the operator's to fix (500, saying what to
-/// check); anything else may pass (503).
-fn store_unavailable(e: &tr_core::store::KvError) -> ApiError {
-    if e.is_retryable() {
-        println!("[chat] key-value store unavailable, answered 503: {e}");
-        ApiError::unavailable(RETRY_AFTER_SECONDS)
-    } else {
-        not_configured(&format!("key-value store `default`: {e}"))
     }
 }

@@ -18,10 +18,9 @@ use tr_core::form::{
 use tr_core::form_lane::{FormLane, FormLaneConfig, FormLaneError};
 use tr_core::http_answer::{ApiError, check_size};
 use tr_core::keep::Kept;
-use tr_core::lane_error::LaneError;
 use tr_core::store::{Store, StoreConfig};
 use tr_core::{Limits, Runtime, Secret, SqsClient, SqsConfig};
-use tr_spin_glue::{SpinKv, SpinRuntime, SpinTransport, aws_credentials, optional, read_body, required};
+use tr_spin_glue::{SpinKv, SpinRuntime, SpinTransport, aws_credentials, lane_failure, optional, read_body, required, store_unavailable};
 
 use crate::reply::{Audience, Reply};
 
@@ -86,7 +85,7 @@ async fn accept(req: Request, sent: &Sent) -> Result<Accepted, ApiError> {
     if let Some(declared) = sent.declared {
         check_size(declared, MAX_BODY)?;
     }
-    let kv = SpinKv::open("default").await.map_err(|e| store_unavailable(&e))?;
+    let kv = SpinKv::open("default").await.map_err(|e| store_unavailable("form", &e, RETRY_AFTER_SECONDS))?;
     rate_limit(&kv, sent).await?;
 
     let body = read_body(req.into_body(), MAX_BODY).await?;
@@ -126,14 +125,7 @@ async fn accept(req: Request, sent: &Sent) -> Result<Accepted, ApiError> {
     let lane = FormLane { sqs: &sqs, store: &store, runtime: &SpinRuntime, config: &config };
     let kept = lane.handle(&form).await.map_err(|e| match e {
         FormLaneError::Field { field, message } => ApiError::unprocessable(message).at(field),
-        FormLaneError::Lane(LaneError::Retry(why)) => {
-            println!("[form] dependency down, answered 503: {why}");
-            ApiError::unavailable(RETRY_AFTER_SECONDS)
-        }
-        FormLaneError::Lane(LaneError::Permanent(why)) => {
-            println!("[form] failed, answered 500: {why}");
-            ApiError::internal()
-        }
+        FormLaneError::Lane(e) => lane_failure("form", e, RETRY_AFTER_SECONDS),
     })?;
     Ok(Accepted::Ticket { kept, page: form.page_url.clone().or(form.referrer.clone()) })
 }
@@ -188,14 +180,3 @@ fn not_configured(why: &str) -> ApiError {
     ApiError::new(500, "not_configured", why.to_owned())
 }
 
-
-/// The key-value store could not be opened: missing or denied is the operator's to fix (500, saying what to
-/// check); anything else may pass (503).
-fn store_unavailable(e: &tr_core::store::KvError) -> ApiError {
-    if e.is_retryable() {
-        println!("[form] key-value store unavailable, answered 503: {e}");
-        ApiError::unavailable(RETRY_AFTER_SECONDS)
-    } else {
-        not_configured(&format!("key-value store `default`: {e}"))
-    }
-}

@@ -5,6 +5,7 @@
 //! and `spin:key-value`, plus typed access to Spin variables. Key decision: nothing here knows about a lane —
 //! components stay decode → core → encode, and their only Spin-specific code is this crate.
 
+mod dependency_answer;
 mod guest_failure;
 mod request_body;
 mod spin_kv;
@@ -12,6 +13,7 @@ mod spin_runtime;
 mod spin_transport;
 mod spin_vars;
 
+pub use dependency_answer::{lane_failure, store_unavailable};
 pub use guest_failure::{GuestFailure, Verdict, verdict};
 pub use request_body::read_body;
 pub use spin_kv::SpinKv;
