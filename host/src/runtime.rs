@@ -3,8 +3,8 @@
 //! Guests built for `wasm32-wasip2` import WASI 0.3 (spin-sdk 7) *and* WASI 0.2 (from Rust's std), so both are
 //! linked. Each component is type-checked and its imports resolved once at start-up (`InstancePre`); a request
 //! or message only instantiates. CPU time is bounded by epoch interruption: a ticker advances the epoch every
-//! 10 ms and each store traps at its deadline, so a guest stuck in a loop fails that one call and the host keeps
-//! serving.
+//! 10 ms; a running guest yields to the executor at each tick and traps once it has run for its limit, so a guest
+//! stuck in a loop fails that one call, never holds a worker thread for long, and the host keeps serving.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -106,6 +106,19 @@ pub fn new_store(engine: &Engine, env: &Arc<ComponentEnv>, cpu_limit: Duration) 
         env: env.clone(),
     };
     let mut store = Store::new(engine, ctx);
-    store.set_epoch_deadline((cpu_limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
+    // Every tick the guest runs, it yields to the executor, so a guest in a loop holds a worker thread for one
+    // tick at a time, never the whole limit (a few looping guests would otherwise stall every request, lease
+    // renewal and, under `up`, the embedded endpoint on the same runtime). The ticks counted are ticks in which
+    // guest code ran: time spent waiting on I/O does not count against the limit.
+    let budget = (cpu_limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+    let mut ran = 0u64;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        ran += 1;
+        if ran >= budget {
+            return Err(wasmtime::Error::msg(format!("the guest ran for its whole CPU limit of {} ms", budget * EPOCH_TICK.as_millis() as u64)));
+        }
+        Ok(wasmtime::UpdateDeadline::Yield(1))
+    });
     Ok(store)
 }

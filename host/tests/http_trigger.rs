@@ -114,6 +114,26 @@ fn a_trap_or_timeout_fails_only_that_request_and_each_request_gets_a_fresh_insta
 }
 
 #[test]
+fn guests_stuck_in_loops_do_not_hold_up_other_requests() {
+    let host = probe_host("loops", &["--http-timeout", "6"]);
+    // More looping guests than the host has worker threads.
+    let spinning: Vec<_> = (0..4)
+        .map(|_| {
+            let url = format!("{}/probe/spin", host.base);
+            std::thread::spawn(move || get(&url).status)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    let started = std::time::Instant::now();
+    assert_eq!(get(&format!("{}/probe/hello", host.base)).body, "hello");
+    // Before guests yielded at each tick, this waited for the loops' full limit (6 s).
+    assert!(started.elapsed() < Duration::from_secs(3), "hello waited {:?} behind looping guests", started.elapsed());
+    for t in spinning {
+        assert_eq!(t.join().unwrap(), 500, "each loop is still stopped at its limit");
+    }
+}
+
+#[test]
 fn files_are_mounted_read_only() {
     let host = probe_host("files", &[]);
     let read = get(&format!("{}/probe/file/note.txt", host.base));
