@@ -103,11 +103,13 @@ pub fn decode_aws_chunked(body: &[u8]) -> Result<Vec<u8>, ApiError> {
         if size == 0 {
             return Ok(out); // trailers (checksums) follow; the ETag is our own MD5 either way
         }
-        if rest.len() < size + 2 || &rest[size..size + 2] != b"\r\n" {
+        // `size` is the client's number: checked, so a huge one is a 400 rather than an overflow.
+        let end = size.checked_add(2).ok_or_else(bad)?;
+        if rest.len() < end || &rest[size..end] != b"\r\n" {
             return Err(bad());
         }
         out.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
+        rest = &rest[end..];
     }
 }
 
@@ -470,6 +472,8 @@ mod tests {
         let body = b"5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
         assert_eq!(decode_aws_chunked(body).unwrap(), b"hello world");
         assert!(decode_aws_chunked(b"5\r\nhel").is_err());
+        // A chunk size at the end of the number range is a 400, not an overflow.
+        assert!(decode_aws_chunked(b"ffffffffffffffff\r\nx").is_err());
     }
 
     #[test]

@@ -216,9 +216,9 @@ async fn list_queues(app: &Arc<App>, req: &Value) -> Result<Value, ApiError> {
         out.insert("QueueUrls".into(), json!(page));
     }
     if let Some(max) = max
-        && start + max < names.len()
+        && let Some(next) = start.checked_add(max).filter(|&next| next < names.len())
     {
-        out.insert("NextToken".into(), json!((start + max).to_string()));
+        out.insert("NextToken".into(), json!(next.to_string()));
     }
     Ok(Value::Object(out))
 }

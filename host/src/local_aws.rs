@@ -29,16 +29,44 @@ pub const READ_QUEUE: &str = "tr-read-tickets";
 /// Receives before a message is dead-lettered (the deployment template uses the same).
 pub const MAX_RECEIVES: u32 = 5;
 pub const ACCESS_KEY_ID: &str = "tr-local";
-const SECRET_ACCESS_KEY: &str = "tr-local-secret";
 const REGION: &str = "us-east-1";
 const STATE_FILE: &str = "local-aws.json";
 
+/// Written readable by its owner only: it holds the local secret.
+fn write_private(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut f = options.open(file)?;
+    #[cfg(unix)]
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(bytes)
+}
+
+impl std::fmt::Debug for LocalAwsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalAwsState")
+            .field("endpoint", &self.endpoint)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("queues", &self.queues)
+            .finish()
+    }
+}
+
 /// What the CLI needs to reach a running embedded endpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct LocalAwsState {
     pub endpoint: String,
     pub access_key_id: String,
-    /// Local-only: the endpoint accepts this key and listens on loopback.
+    /// Made at random for this state folder on first start and kept in the state file (owner-only), so the
+    /// signature proves something: knowing the repository is not knowing the key.
     pub secret_access_key: String,
     pub region: String,
     pub bucket: String,
@@ -55,7 +83,19 @@ impl LocalAws {
     /// Starts the endpoint on `listen` with its data in `<spin_dir>/aws`, creates what the application needs
     /// (idempotently: a restart finds them), and writes the CLI's state file.
     pub async fn start(spin_dir: &Path, listen: SocketAddr) -> anyhow::Result<Self> {
-        let credentials = LocalCredentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY);
+        if !listen.ip().is_loopback() {
+            eprintln!("tr-intake: the embedded SQS/S3 endpoint listens on {listen}, which is not loopback: anyone who can reach it and has .spin/{STATE_FILE} can read and write the queues and mail");
+        }
+        let file = spin_dir.join(STATE_FILE);
+        let secret = match std::fs::read(&file).ok().and_then(|b| serde_json::from_slice::<LocalAwsState>(&b).ok()) {
+            Some(previous) => previous.secret_access_key,
+            None => {
+                let mut bytes = [0u8; 20];
+                getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for the local secret: {e}"))?;
+                bytes.iter().map(|b| format!("{b:02x}")).collect()
+            }
+        };
+        let credentials = LocalCredentials::new(ACCESS_KEY_ID, secret.as_str());
         let config = Config::new(spin_dir.join("aws"), credentials).with_bind(listen).with_region(REGION);
         let aws = EmbeddedAws::start(config).await.with_context(|| format!("starting the embedded SQS/S3 endpoint on {listen}"))?;
         let mut queues = BTreeMap::new();
@@ -72,13 +112,12 @@ impl LocalAws {
         let state = LocalAwsState {
             endpoint: aws.endpoint().to_owned(),
             access_key_id: ACCESS_KEY_ID.to_owned(),
-            secret_access_key: SECRET_ACCESS_KEY.to_owned(),
+            secret_access_key: secret,
             region: REGION.to_owned(),
             bucket: RAW_MAIL_BUCKET.to_owned(),
             queues,
         };
-        let file = spin_dir.join(STATE_FILE);
-        std::fs::write(&file, serde_json::to_vec_pretty(&state)?).with_context(|| format!("writing {}", file.display()))?;
+        write_private(&file, &serde_json::to_vec_pretty(&state)?).with_context(|| format!("writing {}", file.display()))?;
         Ok(Self { aws, state })
     }
 

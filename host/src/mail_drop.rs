@@ -5,6 +5,7 @@
 //! behind the endpoint's back — so the notification, the event's shape and the email lane's S3 GET are the real
 //! path, and the same command works against moto or a real bucket.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -32,15 +33,21 @@ pub async fn send(state: &LocalAwsState, files: &[PathBuf]) -> anyhow::Result<Ve
     Ok(keys)
 }
 
-/// `inbound/<unix-millis>-<file name>`: unique per send and readable in a listing, like SES's object keys.
+/// `inbound/<unix-millis>-<random>-<file name>`: readable in a listing, like SES's object keys, and unique per
+/// send — two files of one name sent in the same millisecond must not overwrite each other.
 fn object_key(file: &Path) -> String {
-    let millis = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     let name = file.file_name().map(|n| n.to_string_lossy().replace(' ', "_")).unwrap_or_else(|| "mail.eml".into());
-    format!("inbound/{millis}-{name}")
+    // The clock's nanoseconds and a per-process counter: no two calls in one process get the same pair.
+    static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("inbound/{}-{:08x}{n:04x}-{name}", now.as_millis(), now.subsec_nanos())
 }
 
 /// Watches `folder`: every `*.eml` dropped there is sent, then moved to `folder/sent/` (a failed send stays
-/// and is tried again on the next pass). Runs until the task is dropped.
+/// and is tried again on the next pass). A file is sent only once its size and modification time are the same
+/// on two passes a second apart, so a mail still being copied in is not sent half-written. A file sent but not
+/// movable is not sent again. Runs until the task is dropped.
 pub async fn watch(state: LocalAwsState, folder: PathBuf) {
     let sent = folder.join("sent");
     if let Err(e) = std::fs::create_dir_all(&sent) {
@@ -48,22 +55,38 @@ pub async fn watch(state: LocalAwsState, folder: PathBuf) {
         return;
     }
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut last_seen: HashMap<PathBuf, (u64, Option<SystemTime>)> = HashMap::new();
+    let mut stuck: HashSet<PathBuf> = HashSet::new();
     loop {
         tick.tick().await;
         let Ok(entries) = std::fs::read_dir(&folder) else { continue };
-        let mut files: Vec<PathBuf> = entries
+        let mut files: Vec<(PathBuf, (u64, Option<SystemTime>))> = entries
             .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")))
+            .filter_map(|e| {
+                let meta = e.metadata().ok().filter(|m| m.is_file())?;
+                Some((e.path(), (meta.len(), meta.modified().ok())))
+            })
+            .filter(|(p, _)| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")) && !stuck.contains(p))
             .collect();
         files.sort();
-        for file in files {
+        let previous = std::mem::take(&mut last_seen);
+        for (file, stamp) in files {
+            if previous.get(&file) != Some(&stamp) {
+                last_seen.insert(file, stamp); // new or still changing: look again next pass
+                continue;
+            }
             match send(&state, std::slice::from_ref(&file)).await {
                 Ok(keys) => {
                     println!("tr-intake: mail drop: {} -> s3://{}/{}", file.display(), state.bucket, keys[0]);
-                    let _ = std::fs::rename(&file, sent.join(file.file_name().unwrap_or_default()));
+                    if let Err(e) = std::fs::rename(&file, sent.join(file.file_name().unwrap_or_default())) {
+                        eprintln!("tr-intake: mail drop: {} was sent but cannot be moved ({e}); it will not be sent again", file.display());
+                        stuck.insert(file);
+                    }
                 }
-                Err(e) => eprintln!("tr-intake: mail drop: {}: {e:#} (will retry)", file.display()),
+                Err(e) => {
+                    eprintln!("tr-intake: mail drop: {}: {e:#} (will retry)", file.display());
+                    last_seen.insert(file, stamp);
+                }
             }
         }
     }

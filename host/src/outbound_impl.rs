@@ -33,7 +33,13 @@ impl WasiHttpHooks for OutboundHooks {
         let scheme = uri.scheme_str().unwrap_or("http").to_owned();
         let host = uri.host().unwrap_or_default().to_owned();
         if !self.allowed.allows(&scheme, &host, uri.port_u16()) {
-            eprintln!("[outbound] {}: {} {} DENIED (not in allowed_outbound_hosts)", self.component, request.method(), uri);
+            // Scheme, host and port only: a path or query can carry a key, and a URI its user:password.
+            let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+            eprintln!(
+                "[outbound] {}: {} {scheme}://{host}{port} DENIED (not in allowed_outbound_hosts)",
+                self.component,
+                request.method()
+            );
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
         Box::new(async move {

@@ -103,6 +103,14 @@ fn up_with_nothing_configured_runs_the_whole_pipeline() {
     let queues = cli(&dir, &["queues"]);
     assert!(queues.contains("tr-tickets-dlq"), "{queues}");
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join(".spin/local-aws.json")).unwrap()).unwrap();
+    // The local secret is this folder's own, and only its owner may read it.
+    let secret = state["secret_access_key"].as_str().unwrap();
+    assert!(secret.len() >= 32 && secret.chars().all(|c| c.is_ascii_hexdigit()), "{secret}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join(".spin/local-aws.json")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "local-aws.json is readable by others: {mode:o}");
+    }
     let key = sent.split("s3://tr-raw-mail/").nth(1).unwrap().trim();
     let event = json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventTime": "2026-11-27T07:00:00.000Z", "eventName": "ObjectCreated:Put",
