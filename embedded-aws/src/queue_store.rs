@@ -357,6 +357,26 @@ pub fn send(
             "The request must contain the parameter MessageBody.",
         ));
     }
+    // SQS counts the body and every attribute's name, type and value against the queue's maximum.
+    let limit = queue.number("MaximumMessageSize", 262_144);
+    let size = message.body.len()
+        + message
+            .attributes
+            .iter()
+            .map(|(name, a)| {
+                name.len()
+                    + a.data_type.len()
+                    + match &a.value {
+                        AttributeValue::String(v) => v.len(),
+                        AttributeValue::Binary(v) => v.len(),
+                    }
+            })
+            .sum::<usize>();
+    if size as i64 > limit {
+        return Err(ApiError::invalid_parameter(format!(
+            "One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
+        )));
+    }
     let md5_body = md5_hex(message.body.as_bytes());
     let md5_attributes = md5_of_attributes(&message.attributes);
     let fifo = queue.is_fifo();

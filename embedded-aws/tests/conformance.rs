@@ -256,6 +256,13 @@ async fn send_receive_delete(t: &Target) {
         .await;
     let bad = bad.unwrap_err().into_service_error();
     assert!(bad.is_receipt_handle_is_invalid(), "{}: {bad:?}", t.name);
+
+    // Over the queue's MaximumMessageSize: refused, nothing kept.
+    let small = create(&sqs, &unique("small"), &[(QueueAttributeName::MaximumMessageSize, "1024")]).await;
+    let too_big = sqs.send_message().queue_url(&small).message_body("x".repeat(1_025)).send().await;
+    assert!(too_big.is_err(), "{}: a body over MaximumMessageSize was accepted", t.name);
+    let fits = sqs.send_message().queue_url(&small).message_body("x".repeat(1_000)).send().await;
+    assert!(fits.is_ok(), "{}: {fits:?}", t.name);
 }
 
 async fn batches(t: &Target) {
