@@ -54,8 +54,9 @@ pub struct FormLane<'a, T, R, K> {
 
 impl<T: Transport, R: Runtime, K: Kv> FormLane<'_, T, R, K> {
     pub async fn handle(&self, form: &FormSubmission) -> Result<FormOutcome, FormLaneError> {
-        let ticket = draft(form, self.runtime.now())?
-            .into_ticket(self.runtime.now(), self.runtime.random_u128(), &self.config.limits)
+        let now = self.runtime.now();
+        let ticket = draft(form, now)?
+            .into_ticket(now, self.runtime.random_u128(), &self.config.limits)
             .map_err(field_error)?;
         let config = self.config;
         Ok(keep(self.store, self.sqs, &config.ticket_queue_url, config.append_queue_url.as_deref(), Intake::new(ticket)).await?)

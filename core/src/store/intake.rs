@@ -264,7 +264,9 @@ impl<K: Kv> Store<K> {
         let mut recent = None;
         if let Some(addr) = sender {
             let list: RecentTickets = self.get(&keys::customer(&addr)).await?.unwrap_or_default();
-            if let Some((best, sim)) = self.best_match(&list, &fingerprint, now_ms, |s| self.config.merges(s))
+            // Scored once; the merge rule looks first, the possible-duplicate link second.
+            let scored = self.scored(&list, &fingerprint, now_ms);
+            if let Some((best, sim)) = best_of(&scored, |s| self.config.merges(s))
                 && let Some(rec) = self.get::<TicketRecord>(&keys::ticket(&best.ticket_id)).await?
                 && !rec.closed
                 && !rec.is_full()
@@ -272,15 +274,15 @@ impl<K: Kv> Store<K> {
                 let detail = format!(
                     "same customer, {} after the ticket, {}, shared words: {}",
                     hours(now_ms - best.at_ms),
-                    self.config.why(&sim),
-                    shared_list(&sim)
+                    self.config.why(sim),
+                    shared_list(sim)
                 );
                 return self.append(key, message, rec, MergeReason::Duplicate, round3(sim.score), detail).await;
             }
             if link.is_none()
-                && let Some((best, sim)) = self.best_match(&list, &fingerprint, now_ms, |s| self.config.links(s))
+                && let Some((best, sim)) = best_of(&scored, |s| self.config.links(s))
             {
-                let via = format!("similarity {:.3}, shared words: {}", sim.score, shared_list(&sim));
+                let via = format!("similarity {:.3}, shared words: {}", sim.score, shared_list(sim));
                 link = Some(Link { ticket_id: best.ticket_id.clone(), reason: LinkReason::PossibleDuplicate, via });
             }
             recent = Some((addr, list));
@@ -490,20 +492,14 @@ impl<K: Kv> Store<K> {
         self.put(&thread_key, &pointer).await
     }
 
-    fn best_match<'a>(
-        &self,
-        list: &'a RecentTickets,
-        fingerprint: &Fingerprint,
-        now_ms: i64,
-        keep: impl Fn(&similar::Similarity) -> bool,
-    ) -> Option<(&'a Recent, similar::Similarity)> {
+    /// The customer's recent tickets inside the window, each with its similarity to the intake.
+    fn scored<'a>(&self, list: &'a RecentTickets, fingerprint: &Fingerprint, now_ms: i64) -> Vec<(&'a Recent, similar::Similarity)> {
         let window_ms = self.config.window.as_millis() as i64;
         list.entries
             .iter()
             .filter(|r| (now_ms - r.at_ms).abs() <= window_ms)
             .map(|r| (r, similar::similarity(&r.fingerprint, fingerprint)))
-            .filter(|(_, s)| keep(s))
-            .max_by(|(ra, a), (rb, b)| a.score.total_cmp(&b.score).then(ra.at_ms.cmp(&rb.at_ms)))
+            .collect()
     }
 
     fn message_from(&self, intake: Intake) -> Message {
@@ -618,6 +614,14 @@ fn millis(rfc3339: &str) -> Result<i64, StoreError> {
 fn hours(ms: i64) -> String {
     let minutes = ms.abs() / 60_000;
     format!("{}h{:02}m", minutes / 60, minutes % 60)
+}
+
+/// The highest-scoring candidate `keep` accepts (the newer one on a tie).
+fn best_of<'s, 'a>(
+    scored: &'s [(&'a Recent, similar::Similarity)],
+    keep: impl Fn(&similar::Similarity) -> bool,
+) -> Option<&'s (&'a Recent, similar::Similarity)> {
+    scored.iter().filter(|(_, s)| keep(s)).max_by(|(ra, a), (rb, b)| a.score.total_cmp(&b.score).then(ra.at_ms.cmp(&rb.at_ms)))
 }
 
 fn shared_list(sim: &similar::Similarity) -> String {
