@@ -137,15 +137,14 @@ fn bad_requests_get_a_clear_status_and_error_body_and_make_nothing() {
 }
 
 /// A stand-in for a Chatwoot instance's messages API (no Chatwoot runs here): answers the one conversation's
-/// messages, from Chatwoot's documented response shape in `tests/fixtures/chat/chatwoot-messages.json`, to the
-/// right token only; records every request line.
-fn fake_chatwoot(token: &'static str) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+/// messages (Chatwoot's documented response shape is `tests/fixtures/chat/chatwoot-messages.json`) to the right
+/// token only; records every request line.
+fn fake_chatwoot(token: &'static str, messages: Vec<u8>) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
-    let messages = fixture("chatwoot-messages.json");
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -171,31 +170,40 @@ fn fake_chatwoot(token: &'static str) -> (String, std::sync::Arc<std::sync::Mute
     (origin, seen)
 }
 
-#[test]
-fn a_chatwoot_hand_off_fetches_the_conversation_and_becomes_one_ticket_with_the_visitors_words() {
-    const CW_SECRET: &str = "chatwoot-secret-for-tests";
-    let (origin, seen) = fake_chatwoot("cw-token");
-    let p = Pipeline::start(
-        "chat-chatwoot",
+fn chatwoot_pipeline(name: &str, origin: &str) -> Pipeline {
+    Pipeline::start(
+        name,
         &[
             ("reader", "offline"),
             ("chatwoot_webhook_secret", CW_SECRET),
-            ("chatwoot_api_url", origin.as_str()),
+            ("chatwoot_api_url", origin),
             ("chatwoot_api_token", "cw-token"),
             ("chatwoot_account_id", "3"),
         ],
-    );
-    // The sample webhook's only message is the agent's: without the fetched list there is no visitor text.
-    let body = fixture("chatwoot.json");
+    )
+}
+
+const CW_SECRET: &str = "chatwoot-secret-for-tests";
+
+/// POSTs a Chatwoot webhook body, signed as Chatwoot signs it.
+fn chatwoot_post(p: &Pipeline, body: &[u8]) -> (u16, Value) {
     let at = now().to_string();
-    let v1 = signature::sign(&Secret::new(CW_SECRET), now(), &body);
+    let v1 = signature::sign(&Secret::new(CW_SECRET), now(), body);
     let hex = v1.split("v1=").nth(1).unwrap();
     let headers = [
         ("content-type", "application/json"),
         ("x-chatwoot-signature", &format!("sha256={hex}")),
         ("x-chatwoot-timestamp", at.as_str()),
     ];
-    let (status, answer) = send(&p, "/chat/chatwoot", &headers, &body);
+    send(p, "/chat/chatwoot", &headers, body)
+}
+
+#[test]
+fn a_chatwoot_hand_off_fetches_the_conversation_and_becomes_one_ticket_with_the_visitors_words() {
+    let (origin, seen) = fake_chatwoot("cw-token", fixture("chatwoot-messages.json"));
+    let p = chatwoot_pipeline("chat-chatwoot", &origin);
+    // The sample webhook's only message is the agent's: without the fetched list there is no visitor text.
+    let (status, answer) = chatwoot_post(&p, &fixture("chatwoot.json"));
     assert_eq!(status, 201, "{answer}\n{}", p.host.output());
     assert_eq!(seen.lock().unwrap().len(), 1, "one fetch: {:?}", seen.lock().unwrap());
 
@@ -203,4 +211,16 @@ fn a_chatwoot_hand_off_fetches_the_conversation_and_becomes_one_ticket_with_the_
     assert_eq!(read.len(), 1, "{}", p.host.output());
     let text = read[0]["ticket"]["body"].as_str().unwrap();
     assert!(text.contains("The CSV export crashes with a timeout on large projects"), "{text}");
+}
+
+#[test]
+fn an_unreadable_chatwoot_messages_list_falls_back_to_the_webhooks_message() {
+    let (origin, _) = fake_chatwoot("cw-token", b"<html>Bad gateway</html>".to_vec());
+    let p = chatwoot_pipeline("chat-chatwoot-garbled", &origin);
+    // The webhook's own last message is the visitor's here.
+    let mut webhook: Value = serde_json::from_slice(&fixture("chatwoot.json")).unwrap();
+    webhook["messages"][0]["message_type"] = 0.into();
+    let (status, answer) = chatwoot_post(&p, webhook.to_string().as_bytes());
+    assert_eq!(status, 201, "not a 400 for Chatwoot's own bad answer: {answer}\n{}", p.host.output());
+    assert!(p.host.output().contains("messages list could not be read"), "{}", p.host.output());
 }

@@ -92,7 +92,17 @@ async fn answer(req: Request) -> Result<(u16, serde_json::Value), ApiError> {
             chatwoot::verify(chatwoot_signature.as_deref(), chatwoot_timestamp.as_deref(), &body, &secret, now)
                 .map_err(unauthorized)?;
             let history = chatwoot_history::fetch(&body).await?;
-            chatwoot::to_transcript(&body, history.as_deref()).map_err(adapter_error)?
+            // An unreadable messages list is Chatwoot's answer, not the sender's mistake: the webhook's own
+            // message still makes the transcript rather than a 400 that loses the conversation.
+            let fetched = history.as_deref().map(|h| chatwoot::to_transcript(&body, Some(h)));
+            match fetched {
+                Some(Ok(adapted)) => adapted,
+                Some(Err(e)) => {
+                    println!("[chat] Chatwoot's messages list could not be read ({e}): the webhook's message only");
+                    chatwoot::to_transcript(&body, None).map_err(adapter_error)?
+                }
+                None => chatwoot::to_transcript(&body, None).map_err(adapter_error)?,
+            }
         }
     };
     let transcript = match adapted {
