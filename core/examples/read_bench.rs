@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tr_core::reader::answer::parse_messages_response;
 use tr_core::reader::offline::read_text;
 use tr_core::reader::prompt::{PromptConfig, reading_schema, system_prompt, ticket_text};
-use tr_core::reader::read_lane::{ReadLane, Reader};
+use tr_core::reader::lane::{ReadLane, Reader};
 use tr_core::reader::RulesSheet;
 use tr_core::store::{Intake, IntakeOutcome, MemoryKv, Store, StoreConfig};
 use tr_core::transport::{HttpRequest, HttpResponse, Runtime, Transport, TransportError};

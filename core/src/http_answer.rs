@@ -8,6 +8,11 @@
 
 use serde_json::json;
 
+/// Spin's HTTP trigger passes the path below the component's route in this header.
+pub const PATH_INFO_HEADER: &str = "spin-path-info";
+/// Spin's HTTP trigger passes the connection's peer address in this header.
+pub const CLIENT_ADDR_HEADER: &str = "spin-client-addr";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: u16,
@@ -58,6 +63,52 @@ impl ApiError {
 
     pub fn body(&self) -> String {
         json!({"error": {"code": self.code, "message": self.message, "field": self.field}}).to_string()
+    }
+}
+
+/// What an HTTP lane answers, as plain data: the component turns it into its SDK's response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: serde_json::Value) -> Self {
+        Self { status, content_type: "application/json", body: body.to_string(), headers: Vec::new() }
+    }
+
+    pub fn html(status: u16, body: String) -> Self {
+        Self { status, content_type: "text/html; charset=utf-8", body, headers: Vec::new() }
+    }
+
+    /// The JSON error body, with `Retry-After` when the error has one.
+    pub fn api_error(e: &ApiError) -> Self {
+        let reply = Self { status: e.status, content_type: "application/json", body: e.body(), headers: Vec::new() };
+        reply.with_retry_after(e.retry_after)
+    }
+
+    pub fn with_retry_after(mut self, seconds: Option<u32>) -> Self {
+        if let Some(seconds) = seconds {
+            self.headers.push(("retry-after", seconds.to_string()));
+        }
+        self
+    }
+
+    pub fn with_headers(mut self, headers: Vec<(&'static str, String)>) -> Self {
+        self.headers.extend(headers);
+        self
+    }
+
+    /// The `http` response a component returns.
+    pub fn into_response(self) -> Result<http::Response<String>, http::Error> {
+        let mut response = http::Response::builder().status(self.status).header("content-type", self.content_type);
+        for (name, value) in &self.headers {
+            response = response.header(*name, value);
+        }
+        response.body(self.body)
     }
 }
 

@@ -8,19 +8,21 @@
 //! - [`ticket`]: the ticket's shape (mirrors `wit/tr-intake.wit`, checked by a test).
 //! - [`normalise`]: turning a lane's raw fields into a ticket: limits, control characters, addresses, times, ids.
 //! - [`wire`]: the versioned JSON a ticket travels in on the queue.
-//! - [`email`]: the email lane: raw MIME → ticket draft (mail-parser), loop guard, quote and signature stripping.
+//! - [`email`]: the email lane, all of it: raw MIME → ticket draft (mail-parser), loop guard, quote and signature
+//!   stripping, and [`email::lane`] (S3 event → S3 GetObject → ticket → store → queue).
 //! - [`chat`]: the chat lane: generic transcript (and its JSON Schema), vendor adapters (Tawk.to, Chatwoot),
-//!   webhook signatures, folding a conversation into one ticket draft.
-//! - [`chat_lane`]: the chat lane minus its trigger: transcript → ticket → store → queue.
+//!   webhook signatures, folding a conversation into one ticket draft, and [`chat::lane`] (transcript → ticket →
+//!   store → queue).
 //! - [`form`]: the form lane's fields (urlencoded and JSON), origin allow-list and CORS, site key, honeypot and
-//!   fill time, per-address rate limit, and the HTML page a plain form post gets.
-//! - [`form_lane`]: the form lane minus its trigger: submission → ticket → store → queue.
-//! - [`email_lane`]: the email lane minus its trigger: S3 event → S3 GetObject → ticket → store → queue.
+//!   fill time, per-address rate limit, the HTML page a plain form post gets, and [`form::lane`] (submission →
+//!   ticket → store → queue).
 //! - [`s3_event`]: S3 event notifications (direct or SNS-wrapped, test events, URL-encoded keys).
 //! - [`s3_client`]: S3 GetObject, SigV4-signed, path-style or virtual-hosted, under a size cap.
 //! - [`reader`]: the read stage: rules sheet, the one model request, strict answers, offline reader, read lane.
-//! - [`http_answer`]: the HTTP lanes' JSON error shape and request guards (size, content type, method).
-//! - [`keep`]: the last step of every intake lane: store, then queue a new ticket once or announce an append.
+//! - [`http_answer`]: the HTTP lanes' JSON error shape, their [`http_answer::Reply`], and request guards (size,
+//!   content type, method); [`request_body`] reads a body never past its limit; [`dependency_answer`] is what
+//!   a lane answers when the store or queue fails.
+//! - [`vars`]: deployment variables behind a trait; [`wiring`]: the clients and store every lane builds from them.
 //! - [`lane_error`]: retry-later vs never-as-sent, for the queue-triggered lanes.
 //! - [`credentials`]: AWS credentials whose `Debug` never shows a secret.
 //! - [`sigv4`]: SigV4 signing through the `aws-sigv4` crate.
@@ -29,21 +31,20 @@
 //! - [`aws_error`]: AWS error bodies (JSON 1.0 and XML) → retryable / auth / permanent.
 //! - [`sqs_client`]: SendMessage and SendMessageBatch over the AWS JSON 1.0 protocol.
 //! - [`store`]: the ticket store over Spin key-value: write once, idempotent retries, threads, cross-lane
-//!   duplicate merges, constant key-value operations per intake.
+//!   duplicate merges, constant key-value operations per intake; [`store::keep`] is the last step of every intake
+//!   lane (store, then queue a new ticket once or announce an append).
 
 pub mod aws_error;
 pub mod chat;
-pub mod chat_lane;
 pub mod credentials;
+pub mod dependency_answer;
 pub mod email;
-pub mod email_lane;
 pub mod form;
-pub mod form_lane;
 pub mod http_answer;
-pub mod keep;
 pub mod lane_error;
 pub mod normalise;
 pub mod reader;
+pub mod request_body;
 pub mod retry;
 pub mod s3_client;
 pub mod s3_event;
@@ -52,10 +53,14 @@ pub mod sqs_client;
 pub mod store;
 pub mod ticket;
 pub mod transport;
+pub mod vars;
 pub mod wire;
+pub mod wiring;
 
 pub use credentials::{Credentials, Secret};
 pub use normalise::{Limits, NormaliseError, TicketDraft};
 pub use sqs_client::{SqsClient, SqsConfig, SqsError};
 pub use ticket::{Customer, Reading, Source, ThreadIds, Ticket, TicketFlag, Tone, Urgency};
 pub use transport::{Runtime, Transport, TransportError};
+pub use vars::{VarError, Vars};
+pub use wiring::Wiring;

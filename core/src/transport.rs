@@ -1,4 +1,4 @@
-//! What the core asks of its surroundings: an HTTP transport, a clock, sleep and randomness.
+//! What the core asks of its surroundings: an HTTP transport, a clock, sleep, randomness and a log line.
 //!
 //! Components pass Spin's outbound HTTP (`wasi:http/client`) and WASI clocks; native tests and the local host pass
 //! a native client. Nothing in the core reads the system clock or an RNG itself, so every test can pin them.
@@ -52,6 +52,9 @@ pub trait Runtime {
     /// Uniformly random bits (ids, jitter). Need not be cryptographic.
     fn random_u64(&self) -> u64;
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
+    /// One line for the operator's log (a guest's stdout). Never a body, an address or a secret: callers pass
+    /// ids, outcomes and reasons only. Silent unless the surroundings want it.
+    fn log(&self, _line: &str) {}
 
     /// Two draws of [`Runtime::random_u64`]: the randomness a ticket id takes.
     fn random_u128(&self) -> u128 {
@@ -74,5 +77,8 @@ impl<R: Runtime + ?Sized> Runtime for &R {
     }
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
         (**self).sleep(duration)
+    }
+    fn log(&self, line: &str) {
+        (**self).log(line)
     }
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use tr_core::chat::{FoldConfig, ResolvedPolicy, Transcript, decode};
-use tr_core::chat_lane::{ChatLane, ChatLaneConfig, ChatLaneError, ChatOutcome};
-use tr_core::keep::{Kept, keep};
+use tr_core::chat::lane::{ChatLane, ChatLaneConfig, ChatLaneError, ChatOutcome};
+use tr_core::store::keep::{Kept, keep};
 use tr_core::store::{Intake, MemoryKv, Store, StoreConfig};
 use tr_core::transport::{HttpRequest, HttpResponse, Runtime, Transport, TransportError};
 use tr_core::{Credentials, Limits, Source, SqsClient, SqsConfig, ThreadIds, Ticket, TicketDraft, TicketFlag};

@@ -186,7 +186,7 @@ fn bedrock() -> Provider {
 #[test]
 fn a_model_that_is_down_leaves_the_message_unless_the_offline_fallback_is_on() {
     use tr_core::lane_error::LaneError;
-    use tr_core::reader::read_lane::{ReadBy, ReadLane, ReadOutcome, Reader};
+    use tr_core::reader::lane::{ReadBy, ReadLane, ReadOutcome, Reader};
     use tr_core::store::{Intake, MemoryKv, Store, StoreConfig};
     use tr_core::{Credentials, SqsClient, SqsConfig, wire};
 
@@ -213,7 +213,7 @@ fn a_model_that_is_down_leaves_the_message_unless_the_offline_fallback_is_on() {
 #[test]
 fn a_refusal_of_the_ticket_reads_unsure_but_a_refusal_of_the_setup_fails_the_message() {
     use tr_core::lane_error::LaneError;
-    use tr_core::reader::read_lane::{ReadLane, ReadOutcome, Reader};
+    use tr_core::reader::lane::{ReadLane, ReadOutcome, Reader};
     use tr_core::store::{Intake, MemoryKv, Store, StoreConfig};
     use tr_core::{Credentials, SqsClient, SqsConfig, wire};
 

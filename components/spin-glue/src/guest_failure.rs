@@ -1,33 +1,11 @@
-//! How a queue-triggered guest's attempt ends, before it is turned into the generated `spin:sqs` types.
+//! How a queue-triggered guest's attempt ends ([`GuestFailure`], from the core), before it is turned into the
+//! generated `spin:sqs` types.
 //!
 //! Key decision: the mapping is written once — retry-later is `leave` (with a log line saying why), everything
 //! else that failed is an error (also left on the queue by the trigger, then dead-lettered), success is `delete`
 //! — so every queue guest treats failure the same way.
 
-use tr_core::lane_error::LaneError;
-use tr_core::store::KvError;
-
-use crate::VarError;
-
-#[derive(Debug, thiserror::Error)]
-pub enum GuestFailure {
-    #[error("{0}")]
-    Lane(#[from] LaneError),
-    #[error("configuration: {0}")]
-    Config(#[from] VarError),
-    /// A store that is missing or denied: configuration, not weather.
-    #[error("key-value store: {0}")]
-    Kv(KvError),
-    #[error("{0}")]
-    Other(String),
-}
-
-/// A store that may come back (full, a backend hiccup) is retry-later; a missing or denied one is configuration.
-impl From<KvError> for GuestFailure {
-    fn from(e: KvError) -> Self {
-        if e.is_retryable() { GuestFailure::Lane(LaneError::classify(true, "key-value store", e)) } else { GuestFailure::Kv(e) }
-    }
-}
+use tr_core::lane_error::{GuestFailure, LaneError};
 
 /// What to answer the trigger.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,22 +1,26 @@
 //! tr-spin-glue: the Spin side of the core's traits, shared by every tr-intake guest.
 //!
-//! Role: the core asks for a [`Transport`](tr_core::Transport), a [`Runtime`](tr_core::Runtime) and a
-//! [`Kv`](tr_core::store::Kv); this crate answers with Spin's `wasi:http/client`, WASI clocks and randomness,
-//! and `spin:key-value`, plus typed access to Spin variables. Key decision: nothing here knows about a lane —
-//! components stay decode → core → encode, and their only Spin-specific code is this crate.
+//! Role: the core asks for a [`Transport`](tr_core::Transport), a [`Runtime`](tr_core::Runtime), a
+//! [`Kv`](tr_core::store::Kv) and [`Vars`](tr_core::Vars); this crate answers with Spin's `wasi:http/client`,
+//! WASI clocks and randomness (and stdout for the log line), `spin:key-value` and `spin:variables`. Key decision:
+//! nothing here knows about a lane — components stay decode → core → encode, and [`wiring`] is the one place the
+//! shared variables are read and the store opened.
 
-mod dependency_answer;
 mod guest_failure;
-mod request_body;
 mod spin_kv;
 mod spin_runtime;
 mod spin_transport;
 mod spin_vars;
 
-pub use dependency_answer::{lane_failure, store_unavailable};
-pub use guest_failure::{GuestFailure, Verdict, verdict};
-pub use request_body::read_body;
+pub use guest_failure::{Verdict, verdict};
+pub use tr_core::lane_error::GuestFailure;
 pub use spin_kv::SpinKv;
 pub use spin_runtime::SpinRuntime;
 pub use spin_transport::SpinTransport;
-pub use spin_vars::{VarError, aws_credentials, optional, required};
+pub use spin_vars::SpinVars;
+
+/// What every lane is built on: the shared variables read once (region, credentials, `sqs_endpoint`, the queue
+/// URLs) and the key-value store `default` opened.
+pub async fn wiring() -> tr_core::Wiring<SpinTransport, SpinRuntime, SpinKv> {
+    tr_core::Wiring::from_vars(&SpinVars, SpinTransport, SpinRuntime, SpinKv::open("default").await).await
+}

@@ -1,4 +1,5 @@
-//! The core's clock, sleep and randomness from WASI (`wasi:clocks`, `wasi:random`).
+//! The core's clock, sleep and randomness from WASI (`wasi:clocks`, `wasi:random`); its log lines to stdout,
+//! which Spin keeps as the component's log.
 
 use std::time::{Duration, SystemTime};
 
@@ -18,5 +19,9 @@ impl Runtime for SpinRuntime {
 
     async fn sleep(&self, duration: Duration) {
         spin_sdk::time::sleep(duration).await;
+    }
+
+    fn log(&self, line: &str) {
+        println!("{line}");
     }
 }

@@ -7,10 +7,11 @@
 //! | [`adapters`] | vendor webhooks (Tawk.to, Chatwoot) → the generic transcript, each with the vendor's signature check |
 //! | [`fold`] | transcript → ticket draft: one readable body, bot boilerplate trimmed, subject, customer, resolved policy |
 //!
-//! [`crate::chat_lane`] takes the draft through the store to the ticket queue.
+//! [`crate::chat::lane`] takes the draft through the store to the ticket queue.
 
 pub mod adapters;
 pub mod fold;
+pub mod lane;
 pub mod signature;
 pub mod transcript;
 

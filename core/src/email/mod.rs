@@ -17,6 +17,7 @@
 mod html_dom;
 pub mod html_quote;
 mod html_text;
+pub mod lane;
 pub mod loop_guard;
 pub mod parse;
 pub mod quote_strip;

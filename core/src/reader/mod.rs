@@ -10,13 +10,13 @@
 //! - [`answer`]: response → reading, strictly; token usage.
 //! - [`model_client`]: Bedrock InvokeModel (SigV4 `bedrock`), Anthropic Messages, OpenAI-compatible.
 //! - [`offline`]: the deterministic reader (no network).
-//! - [`read_lane`]: one ticket message → at most two model calls → tags on the stored ticket.
+//! - [`lane`]: one ticket message → at most two model calls → tags on the stored ticket.
 
 pub mod answer;
+pub mod lane;
 pub mod model_client;
 pub mod offline;
 pub mod prompt;
-pub mod read_lane;
 pub mod rules_sheet;
 
 pub use rules_sheet::{RulesError, RulesSheet, UNSURE};

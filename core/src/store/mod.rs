@@ -98,6 +98,7 @@
 //!   is being read can neither lose the reading (and cause a second model call) nor be lost by it.
 
 pub mod intake;
+pub mod keep;
 pub mod keys;
 pub mod kv;
 pub mod record;

@@ -16,6 +16,12 @@
 //!   HMAC-SHA256 over `"{X-Chatwoot-Timestamp}." + body`; the timestamp gets the same 5-minute window as ours.
 //! - The conversation id is `{account id}/{display id}` when the account is known (display ids repeat across
 //!   accounts), else the display id; the page URL is `additional_attributes.referer`.
+//! - The fetch ([`fetch_history`]) runs only when an API token is set (`chatwoot_api_token`, with
+//!   `chatwoot_api_url`, the instance's origin, also in the component's `allowed_outbound_hosts`); without it the
+//!   transcript is the webhook's one message. A network failure or 5xx is [`FetchError::Unavailable`] (the
+//!   sender should retry; nothing is kept half); a refused token or a bad setting is the operator's to fix
+//!   ([`FetchError::NotConfigured`]); a 404 (the conversation was deleted meanwhile) falls back to the webhook's
+//!   message.
 
 use std::time::SystemTime;
 
@@ -26,6 +32,7 @@ use super::{Adapted, AdapterError};
 use crate::chat::signature::{SignatureError, check_window, hex_matches, hmac_sha256};
 use crate::chat::transcript::{self, Message, Role, Transcript, Visitor};
 use crate::credentials::Secret;
+use crate::transport::{Runtime, Transport};
 
 pub const SIGNATURE_HEADER: &str = "X-Chatwoot-Signature";
 pub const TIMESTAMP_HEADER: &str = "X-Chatwoot-Timestamp";
@@ -134,6 +141,63 @@ pub fn history_path(body: &[u8], default_account: Option<u64>) -> Result<Option<
     let id = event.id.ok_or_else(|| invalid("$.id", "missing"))?;
     let Some(account) = event.account.map(|a| a.id).or(default_account) else { return Ok(None) };
     Ok(Some(format!("/api/v1/accounts/{account}/conversations/{id}/messages")))
+}
+
+/// Where and how to read a Chatwoot instance's API (`chatwoot_api_url`, `chatwoot_api_token`,
+/// `chatwoot_account_id`).
+#[derive(Debug, Clone, Default)]
+pub struct ChatwootApi {
+    pub url: Option<String>,
+    pub token: Option<Secret>,
+    /// For webhooks that do not name their account.
+    pub account_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// Chatwoot could not be reached or answered 5xx: worth retrying.
+    #[error("Chatwoot messages not fetched: {0}")]
+    Unavailable(String),
+    /// A setting is missing or wrong, or Chatwoot refused the token.
+    #[error("{0}")]
+    NotConfigured(String),
+    #[error(transparent)]
+    Adapter(#[from] AdapterError),
+}
+
+/// The messages list (the API's JSON body) for a webhook, or `None` when there is none to fetch.
+pub async fn fetch_history(
+    transport: &impl Transport,
+    runtime: &impl Runtime,
+    api: &ChatwootApi,
+    body: &[u8],
+) -> Result<Option<Vec<u8>>, FetchError> {
+    let Some(token) = api.token.as_ref().filter(|t| !t.expose().trim().is_empty()) else {
+        runtime.log("[chat] chatwoot_api_token is not set: the transcript is the webhook's last message only");
+        return Ok(None);
+    };
+    let default_account = match api.account_id.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        Some(a) => Some(a.parse::<u64>().map_err(|_| FetchError::NotConfigured("chatwoot_account_id is not a number".into()))?),
+        None => None,
+    };
+    let Some(path) = history_path(body, default_account)? else { return Ok(None) };
+    let origin = api.url.as_deref().ok_or_else(|| FetchError::NotConfigured("chatwoot_api_url is not set".into()))?;
+    let url = format!("{}{path}", origin.trim_end_matches('/'));
+    let request = http::Request::get(&url)
+        .header("api_access_token", token.expose().trim())
+        .header("accept", "application/json")
+        .body(Vec::new())
+        .map_err(|_| FetchError::NotConfigured("chatwoot_api_url is not a URL".into()))?;
+    let response = transport.send(request).await.map_err(|e| FetchError::Unavailable(e.to_string()))?;
+    match response.status().as_u16() {
+        200 => Ok(Some(response.into_body())),
+        401 | 403 => Err(FetchError::NotConfigured("Chatwoot refused chatwoot_api_token for this conversation's messages".into())),
+        404 => {
+            runtime.log(&format!("[chat] Chatwoot has no messages at {path} (deleted?): the webhook's message only"));
+            Ok(None)
+        }
+        status => Err(FetchError::Unavailable(format!("HTTP {status} from {path}"))),
+    }
 }
 
 /// A Chatwoot webhook body (and, for a transcript, the fetched messages list) → a transcript, or

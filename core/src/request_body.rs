@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use tr_core::http_answer::ApiError;
+use crate::http_answer::ApiError;
 
 /// The whole body, or 413 as soon as more than `limit` bytes have arrived.
 pub async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, ApiError>

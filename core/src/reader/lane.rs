@@ -11,16 +11,111 @@
 //!   fallback is configured, which then reads the ticket at once (and says so in the outcome).
 
 use super::answer::Usage;
-use super::model_client::{ModelClient, ModelError};
+use super::model_client::{DEFAULT_BEDROCK_MODEL, ModelClient, ModelError, Provider};
 use super::offline::read_offline;
+use super::prompt::PromptConfig;
 use super::rules_sheet::{RulesSheet, UNSURE};
-use crate::keep::store_error;
-use crate::lane_error::LaneError;
+use crate::credentials::Secret;
+use crate::lane_error::{GuestFailure, LaneError};
 use crate::sqs_client::SqsClient;
+use crate::store::keep::store_error;
 use crate::store::{Kv, Store};
 use crate::ticket::{Reading, Ticket, TicketFlag, Tone, Urgency};
 use crate::transport::{Runtime, Transport};
+use crate::vars::{VarError, Vars};
 use crate::wire;
+use crate::wiring::Wiring;
+
+impl<T: Transport + Clone, R: Runtime + Clone> Reader<T, R> {
+    /// `reader` (`bedrock` | `anthropic` | `openai` | `offline`), `model_id`, `bedrock_endpoint`,
+    /// `anthropic_endpoint`, `anthropic_api_key`, `openai_endpoint`, `openai_api_key`, `openai_model`,
+    /// `offline_fallback`; Bedrock signs with the wiring's region and credentials.
+    pub async fn from_vars<K>(vars: &impl Vars, wiring: &Wiring<T, R, K>) -> Result<Self, GuestFailure> {
+        let which = vars.optional("reader").await.unwrap_or_else(|| "bedrock".to_owned());
+        let provider = match which.as_str() {
+            "offline" => return Ok(Reader::Offline),
+            "bedrock" => Provider::Bedrock {
+                region: wiring.region.clone(),
+                endpoint: vars.optional("bedrock_endpoint").await,
+                model_id: vars.optional("model_id").await.unwrap_or_else(|| DEFAULT_BEDROCK_MODEL.to_owned()),
+                credentials: wiring.credentials.clone()?,
+            },
+            "anthropic" => Provider::Anthropic {
+                endpoint: vars.optional("anthropic_endpoint").await.unwrap_or_else(|| "https://api.anthropic.com".to_owned()),
+                api_key: Secret::new(vars.required("anthropic_api_key").await?),
+                model: vars.optional("model_id").await.unwrap_or_else(|| "claude-haiku-4-5".to_owned()),
+            },
+            "openai" => Provider::OpenAi {
+                endpoint: vars.required("openai_endpoint").await?,
+                api_key: vars.optional("openai_api_key").await.map(Secret::new),
+                model: vars.required("openai_model").await?,
+            },
+            other => {
+                return Err(GuestFailure::Config(VarError::Invalid {
+                    name: "reader".into(),
+                    why: format!("`{other}` is not bedrock, anthropic, openai or offline"),
+                }));
+            }
+        };
+        let client = ModelClient::new(provider, PromptConfig::default(), wiring.transport.clone(), wiring.runtime.clone());
+        let offline_fallback = vars.optional("offline_fallback").await.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        Ok(Reader::Model { client, offline_fallback })
+    }
+}
+
+/// The read lane with its reader, rules sheet and clients, built from the variables: what the component holds
+/// for one message.
+pub struct ReadWorker<T, R, K> {
+    reader: Reader<T, R>,
+    sheet: RulesSheet,
+    store: Store<K>,
+    sqs: SqsClient<T, R>,
+    read_queue_url: Option<String>,
+    runtime: R,
+}
+
+impl<T: Transport + Clone, R: Runtime + Clone, K: Kv> ReadWorker<T, R, K> {
+    /// The rules sheet's text (`sheet_source`, from `sheet_path`), the reader's variables and the shared wiring
+    /// (`read_queue_url` optional).
+    pub async fn from_vars(
+        vars: &impl Vars,
+        mut wiring: Wiring<T, R, K>,
+        sheet_source: &str,
+        sheet_path: &str,
+    ) -> Result<Self, GuestFailure> {
+        let sheet = RulesSheet::parse(sheet_source, sheet_path).map_err(|e| GuestFailure::Other(format!("rules sheet: {e}")))?;
+        let reader = Reader::from_vars(vars, &wiring).await?;
+        let sqs = wiring.sqs()?;
+        let store = wiring.store()?;
+        Ok(Self { reader, sheet, store, sqs, read_queue_url: wiring.read_queue_url.clone(), runtime: wiring.runtime.clone() })
+    }
+
+    /// One message; one log line per ticket: id, tags, who read it, calls and tokens — never the ticket's text.
+    pub async fn handle_message(&self, body: &str) -> Result<ReadOutcome, GuestFailure> {
+        let lane = ReadLane {
+            reader: &self.reader,
+            sheet: &self.sheet,
+            store: &self.store,
+            sqs: &self.sqs,
+            read_queue_url: self.read_queue_url.as_deref(),
+        };
+        let outcome = lane.handle_message(body).await?;
+        self.runtime.log(&match &outcome {
+            ReadOutcome::AlreadyRead { ticket_id } => format!("[read] ticket {ticket_id}: already read, no model call"),
+            ReadOutcome::Read { ticket_id, reading, by, calls, usage, stored, error, .. } => {
+                let urgency = format!("{:?}", reading.urgency).to_lowercase();
+                let tone = format!("{:?}", reading.tone).to_lowercase();
+                let flagged = error.as_ref().map(|e| format!(", flagged read-error ({e})")).unwrap_or_default();
+                let unstored = if *stored { "" } else { ", not in this store" };
+                format!(
+                    "[read] ticket {ticket_id} -> {}/{urgency}/{tone} by {by:?} in {calls} call(s), {}+{} tokens{flagged}{unstored}",
+                    reading.topic, usage.input_tokens, usage.output_tokens
+                )
+            }
+        });
+        Ok(outcome)
+    }
+}
 
 /// Who reads.
 pub enum Reader<T, R> {

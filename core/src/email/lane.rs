@@ -14,11 +14,14 @@
 //!   left (so the dead-letter queue keeps it for a person), but logged as an error rather than weather.
 
 use crate::email::salvage::{HEADER_BYTES, salvage};
-use crate::email::{BodySource, EmailError, email_to_draft, idempotency_key};
+use crate::email::{BodySource, DEFAULT_MAX_BYTES, EmailError, email_to_draft, idempotency_key};
+use crate::lane_error::GuestFailure;
 use crate::normalise::{Limits, TicketDraft};
-use crate::s3_client::{S3Client, S3Error};
+use crate::s3_client::{S3Client, S3Config, S3Error};
+use crate::vars::{VarError, Vars};
+use crate::wiring::Wiring;
 use crate::s3_event::{S3Event, S3Object, parse_s3_event};
-use crate::keep::{Kept, keep};
+use crate::store::keep::{Kept, keep};
 use crate::sqs_client::SqsClient;
 use crate::store::{Intake, Kv, Store};
 use crate::ticket::{Source, ThreadIds, TicketFlag};
@@ -55,7 +58,71 @@ pub enum LaneVerdict {
     Done(Vec<(S3Object, MailOutcome)>),
 }
 
+impl std::fmt::Display for MailOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MailOutcome::Created { ticket_id } => write!(f, "created {ticket_id}"),
+            MailOutcome::Unparseable { ticket_id } => write!(f, "created {ticket_id}, flagged unparseable"),
+            MailOutcome::Appended { ticket_id } => write!(f, "appended to {ticket_id}"),
+            MailOutcome::Repeat { ticket_id } => write!(f, "repeat of {ticket_id}"),
+            MailOutcome::Suppressed { reason } => write!(f, "suppressed ({reason})"),
+            MailOutcome::Refused { reason } => write!(f, "refused ({reason})"),
+        }
+    }
+}
+
 pub use crate::lane_error::LaneError;
+
+/// The lane with its clients, built from the variables: what the component holds for one message.
+pub struct EmailWorker<T, R, K> {
+    s3: S3Client<T, R>,
+    sqs: SqsClient<T, R>,
+    store: Store<K>,
+    runtime: R,
+    config: EmailLaneConfig,
+}
+
+impl<T: Transport + Clone, R: Runtime + Clone, K: Kv> EmailWorker<T, R, K> {
+    /// The shared wiring plus `s3_endpoint`, `s3_path_style` and `max_mail_bytes` (default 40 MiB, SES's own
+    /// limit).
+    pub async fn from_vars(vars: &impl Vars, mut wiring: Wiring<T, R, K>) -> Result<Self, GuestFailure> {
+        let credentials = wiring.credentials.clone()?;
+        let max_bytes = match vars.optional("max_mail_bytes").await {
+            Some(v) => v.parse::<u64>().map_err(|e| VarError::Invalid { name: "max_mail_bytes".into(), why: e.to_string() })?,
+            None => DEFAULT_MAX_BYTES as u64,
+        };
+        let mut s3 = S3Config::new(wiring.region.clone(), credentials, max_bytes);
+        s3.endpoint = vars.optional("s3_endpoint").await;
+        s3.path_style = vars.optional("s3_path_style").await.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let config = EmailLaneConfig {
+            ticket_queue_url: wiring.ticket_queue_url.clone()?,
+            append_queue_url: wiring.append_queue_url.clone(),
+            limits: Limits::default(),
+        };
+        Ok(Self {
+            s3: S3Client::new(s3, wiring.transport.clone(), wiring.runtime.clone()),
+            sqs: wiring.sqs()?,
+            store: wiring.store()?,
+            runtime: wiring.runtime.clone(),
+            config,
+        })
+    }
+
+    /// One SQS message: the lane, then one log line per object (bucket, key, outcome, ticket id); never a body,
+    /// an address or a secret.
+    pub async fn handle_message(&self, message_id: &str, body: &str) -> Result<(), GuestFailure> {
+        let lane = EmailLane { s3: &self.s3, sqs: &self.sqs, store: &self.store, runtime: &self.runtime, config: &self.config };
+        match lane.handle_message(body).await? {
+            LaneVerdict::TestEvent => self.runtime.log(&format!("[email] message {message_id}: s3:TestEvent, nothing to do")),
+            LaneVerdict::Done(objects) => {
+                for (object, outcome) in objects {
+                    self.runtime.log(&format!("[email] s3://{}/{} -> {outcome}", object.bucket, object.key));
+                }
+            }
+        }
+        Ok(())
+    }
+}
 
 /// The clients and store the lane works with; the component builds them from its variables.
 pub struct EmailLane<'a, T, R, K> {
