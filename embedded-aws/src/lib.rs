@@ -35,10 +35,8 @@
 //! - `sqs::api`        the SQS actions and long polls (app, sqs::{messages, store, wire})
 //! - `s3::notification` S3 event JSON
 //! - `s3::store`       buckets, objects, notification targets
-//! - `s3::api`         the S3 REST calls; PutObject enqueues its event
-//!                     (app, sigv4_verify, s3::{notification, store}, sqs::{messages, store})
-//! - `server`          HTTP: read, verify, route to SQS or S3, render errors per protocol
-//!                     (app, sigv4_verify, sqs::api, s3::api)
+//! - `s3::api`         the S3 calls (app, sigv4_verify, s3::{notification, store}, sqs::{messages, store})
+//! - `server`          HTTP in, signature checked, routed; errors per protocol (app, sigv4_verify, sqs::api, s3::api)
 //! - this file         [`EmbeddedAws`]: start, the Rust-side calls, housekeeping (everything above)
 
 mod app;

@@ -119,7 +119,15 @@ pub fn verify(
     credentials: &LocalCredentials,
     now: OffsetDateTime,
 ) -> Result<Verified, AuthFailure> {
-    verify_with(method, uri, headers, body, credentials, now, PathRule::for_service)
+    verify_with(
+        method,
+        uri,
+        headers,
+        body,
+        credentials,
+        now,
+        PathRule::for_service,
+    )
 }
 
 /// [`verify`] with the path rule chosen by `path_rule(service)`: the official test vectors name one service

@@ -8,6 +8,6 @@
 //! - `store`        buckets, objects and notification targets in SQLite
 //! - `api`          the REST calls (notification, store, `crate::sqs::{messages, store}`)
 
+pub mod api;
 pub mod notification;
 pub mod store;
-pub mod api;

@@ -77,7 +77,9 @@ impl Wire {
         let mut headers: Vec<(String, String)> = Vec::new();
         for line in lines {
             if line.starts_with([' ', '\t']) {
-                let last = headers.last_mut().expect("continuation line after a header");
+                let last = headers
+                    .last_mut()
+                    .expect("continuation line after a header");
                 last.1.push(' ');
                 last.1.push_str(line.trim());
             } else {
@@ -117,20 +119,15 @@ impl Wire {
                 http::HeaderValue::from_str(value).unwrap(),
             );
         }
-        verify_with(
-            &self.method,
-            &uri,
-            &headers,
-            &self.body,
-            creds,
-            now,
-            |_| rule,
-        )
+        verify_with(&self.method, &uri, &headers, &self.body, creds, now, |_| {
+            rule
+        })
         .map(|_| ())
     }
 
     fn authorization(&self) -> &str {
-        self.header("authorization").expect("a header-signed request")
+        self.header("authorization")
+            .expect("a header-signed request")
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -143,7 +140,12 @@ impl Wire {
     fn signed_headers(&self) -> Vec<String> {
         let auth = self.authorization();
         let list = auth.split("SignedHeaders=").nth(1).unwrap();
-        list.split(',').next().unwrap().split(';').map(str::to_owned).collect()
+        list.split(',')
+            .next()
+            .unwrap()
+            .split(';')
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The same request with exactly one byte changed (or, where a change could be normalised away, one added),
@@ -258,7 +260,11 @@ fn context(dir: &Path, signed: &Wire) -> (LocalCredentials, OffsetDateTime, Path
         .split('/')
         .next()
         .unwrap();
-    let secret = if key == NOT_REAL.0 { NOT_REAL.1 } else { EXAMPLE_SECRET };
+    let secret = if key == NOT_REAL.0 {
+        NOT_REAL.1
+    } else {
+        EXAMPLE_SECRET
+    };
     let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
     let at = time::PrimitiveDateTime::parse(signed.header("x-amz-date").unwrap(), &fmt)
         .unwrap()
@@ -293,7 +299,9 @@ fn official_sigv4_vectors_verify_and_a_changed_byte_is_refused() {
                         .entry("query-* presigned URL variant (presigned URLs are not supported)")
                         .or_default() += 1
                 }
-                other => failures.push(format!("{name} (presigned): expected Missing, got {other:?}")),
+                other => failures.push(format!(
+                    "{name} (presigned): expected Missing, got {other:?}"
+                )),
             }
         }
 
@@ -306,7 +314,9 @@ fn official_sigv4_vectors_verify_and_a_changed_byte_is_refused() {
                         .entry("raw space / non-ASCII request line no HTTP request can carry")
                         .or_default() += 1
                 }
-                other => failures.push(format!("{name} (raw path): expected a mismatch, got {other:?}")),
+                other => failures.push(format!(
+                    "{name} (raw path): expected a mismatch, got {other:?}"
+                )),
             }
             continue;
         }
@@ -322,7 +332,9 @@ fn official_sigv4_vectors_verify_and_a_changed_byte_is_refused() {
             match changed.verify(&creds, now, rule) {
                 Ok(()) => {
                     all_refused = false;
-                    failures.push(format!("{name}: accepted after a one-byte change to the {what}"));
+                    failures.push(format!(
+                        "{name}: accepted after a one-byte change to the {what}"
+                    ));
                 }
                 Err(e) => {
                     let kind = format!("{e:?}");
@@ -367,5 +379,8 @@ fn official_sigv4_vectors_verify_and_a_changed_byte_is_refused() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(refused, accepted, "every accepted vector is refused after each change");
+    assert_eq!(
+        refused, accepted,
+        "every accepted vector is refused after each change"
+    );
 }

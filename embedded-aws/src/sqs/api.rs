@@ -15,12 +15,11 @@ use serde_json::{Map, Value, json};
 use super::messages;
 use super::store::{self as queue_store, Queue};
 use super::wire::{
-    batch_entries, failed_entry, new_message, optional_int, queue_name, render_received, required_int,
-    required_str, sent_json, string_list, string_map,
+    batch_entries, failed_entry, new_message, optional_int, queue_name, render_received,
+    required_int, required_str, sent_json, string_list, string_map,
 };
 use crate::app::{App, now_ms};
 use crate::error::{ApiError, ApiErrorKind};
-
 
 const POLL_TICK: Duration = Duration::from_millis(250);
 

@@ -12,10 +12,10 @@
 //! - `wire`     JSON fields in, messages out; no storage (md5, messages, types)
 //! - `api`      the actions and long polls; the only part that knows [`App`](crate::app::App) (messages, store, wire)
 
-pub mod types;
+pub mod api;
 pub mod md5;
-pub mod store;
 pub mod messages;
 pub mod replay;
+pub mod store;
+pub mod types;
 pub mod wire;
-pub mod api;
