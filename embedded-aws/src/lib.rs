@@ -17,19 +17,35 @@
 //!
 //! Start it with [`EmbeddedAws::start`]; point SDK clients at [`EmbeddedAws::endpoint`] (S3 with path-style
 //! addressing). The `tr-embedded-aws serve` binary runs the same thing as a process.
+//!
+//! Crate map, lowest layer first: each module imports only from modules above it (so no import circles), named
+//! in parentheses; `error` is used throughout and left out.
+//!
+//! - `config`          [`Config`], [`LocalCredentials`]: where to store, where to listen, the one key pair
+//! - `error`           [`EmbeddedError`] for this API, `ApiError` for the wire
+//! - `storage`         the single SQLite thread, group commit
+//! - `sigv4_verify`    rebuilds and checks each request's signature (config)
+//! - `app`             state shared by handlers: config, storage, endpoint URL, long-poll wake-ups (config, storage)
+//! - `sqs::types`      message attributes
+//! - `sqs::md5`        SQS's body and attribute digests (sqs::types)
+//! - `sqs::store`      the SQS schema, queues and their attributes
+//! - `sqs::messages`   send, receive, redrive, delete, visibility, expiry (sqs::{md5, store, types})
+//! - `sqs::replay`     dead-letter queue back to its source (sqs::store)
+//! - `sqs::wire`       SQS JSON fields in, messages out (sqs::{md5, messages, types})
+//! - `sqs::api`        the SQS actions and long polls (app, sqs::{messages, store, wire})
+//! - `s3::notification` S3 event JSON
+//! - `s3::store`       buckets, objects, notification targets
+//! - `s3::api`         the S3 calls (app, sigv4_verify, s3::{notification, store}, sqs::{messages, store})
+//! - `server`          HTTP in, signature checked, routed; errors per protocol (app, sigv4_verify, sqs::api, s3::api)
+//! - this file         [`EmbeddedAws`]: start, the Rust-side calls, housekeeping (everything above)
 
 mod app;
 mod config;
 mod error;
-mod object_store;
-mod queue_store;
-mod replay;
-mod s3_api;
-mod s3_notification;
+mod s3;
 mod server;
 mod sigv4_verify;
-mod sqs_api;
-mod sqs_md5;
+mod sqs;
 mod storage;
 
 use std::collections::BTreeMap;
@@ -41,11 +57,11 @@ use tokio::task::JoinHandle;
 
 pub use config::{Config, LocalCredentials};
 pub use error::EmbeddedError;
-pub use object_store::ObjectMeta;
-pub use queue_store::Depth as QueueDepth;
+pub use s3::store::ObjectMeta;
+pub use sqs::store::Depth as QueueDepth;
 
 use app::{App, now_ms};
-use object_store::NotificationTarget;
+use s3::store::NotificationTarget;
 
 /// A running endpoint. Dropping it stops accepting connections; [`EmbeddedAws::shutdown`] also waits.
 pub struct EmbeddedAws {
@@ -59,10 +75,10 @@ impl EmbeddedAws {
     /// Opens (or creates) the store in `config.dir`, binds `config.bind`, and serves in the background on the
     /// current tokio runtime.
     pub async fn start(config: Config) -> Result<EmbeddedAws, EmbeddedError> {
-        let schema = format!("{}{}", queue_store::SCHEMA, object_store::SCHEMA);
+        let schema = format!("{}{}", sqs::store::SCHEMA, s3::store::SCHEMA);
         let storage = storage::Storage::open(&config.dir, &schema)?;
         storage
-            .run(|c| queue_store::drop_expired(c, now_ms()))
+            .run(|c| sqs::messages::drop_expired(c, now_ms()))
             .await?;
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
@@ -116,7 +132,7 @@ impl EmbeddedAws {
         let now_s = now_ms() / 1000;
         self.app
             .storage
-            .run(move |c| queue_store::create_queue(c, &n, attributes, now_s))
+            .run(move |c| sqs::store::create_queue(c, &n, attributes, now_s))
             .await?;
         Ok(self.app.queue_url(name))
     }
@@ -127,7 +143,7 @@ impl EmbeddedAws {
         let now_s = now_ms() / 1000;
         self.app
             .storage
-            .run(move |c| object_store::create_bucket(c, &n, now_s))
+            .run(move |c| s3::store::create_bucket(c, &n, now_s))
             .await?;
         Ok(())
     }
@@ -140,7 +156,7 @@ impl EmbeddedAws {
         body: Vec<u8>,
     ) -> Result<ObjectMeta, EmbeddedError> {
         let principal = self.app.config.credentials.access_key_id.clone();
-        Ok(s3_api::store_object(
+        Ok(s3::api::store_object(
             &self.app,
             bucket.to_owned(),
             key.to_owned(),
@@ -169,17 +185,17 @@ impl EmbeddedAws {
         self.app
             .storage
             .run(move |c| {
-                let q = queue_store::get_queue(c, &target.queue)?;
-                object_store::set_notification(c, &b, &target)?;
+                let q = sqs::store::get_queue(c, &target.queue)?;
+                s3::store::set_notification(c, &b, &target)?;
                 let body =
-                    s3_notification::test_event(&b, time::OffsetDateTime::now_utc()).to_string();
-                let message = queue_store::NewMessage {
+                    s3::notification::test_event(&b, time::OffsetDateTime::now_utc()).to_string();
+                let message = sqs::messages::NewMessage {
                     body,
                     group_id: q.is_fifo().then(|| b.clone()),
                     dedup_id: q.is_fifo().then(|| uuid::Uuid::new_v4().to_string()),
                     ..Default::default()
                 };
-                queue_store::send(c, &q, message, now_ms())
+                sqs::messages::send(c, &q, message, now_ms())
             })
             .await?;
         self.app.wake(queue);
@@ -193,9 +209,9 @@ impl EmbeddedAws {
             .storage
             .run(|c| {
                 let now = now_ms();
-                queue_store::list_queues(c, "")?
+                sqs::store::list_queues(c, "")?
                     .into_iter()
-                    .map(|name| Ok((name.clone(), queue_store::depth(c, &name, now)?)))
+                    .map(|name| Ok((name.clone(), sqs::store::depth(c, &name, now)?)))
                     .collect()
             })
             .await?)
@@ -208,7 +224,7 @@ impl EmbeddedAws {
         let moved = self
             .app
             .storage
-            .run(move |c| replay::replay(c, &d, &s, now_ms()))
+            .run(move |c| sqs::replay::replay(c, &d, &s, now_ms()))
             .await?;
         self.app.wake(source);
         Ok(moved)
@@ -230,7 +246,7 @@ async fn housekeeping(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(e) = app.storage.run(|c| queue_store::drop_expired(c, now_ms())).await {
+                if let Err(e) = app.storage.run(|c| sqs::messages::drop_expired(c, now_ms())).await {
                     eprintln!("[embedded-aws] housekeeping failed: {e}");
                 }
             }

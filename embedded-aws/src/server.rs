@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use crate::app::App;
 use crate::error::{ApiError, ApiErrorKind};
 use crate::sigv4_verify::{self, AuthFailure};
-use crate::{s3_api, sqs_api};
+use crate::{s3, sqs};
 
 /// Larger bodies are refused before they are read (S3 single PUTs are meant for e-mails here).
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -220,7 +220,7 @@ async fn handle(
             Err(f) => return Ok(sqs_error(&sqs_auth_error(&f))),
         };
         return Ok(
-            match sqs_api::handle(&app, &action, &body, &verified.access_key_id).await {
+            match sqs::api::handle(&app, &action, &body, &verified.access_key_id).await {
                 Ok(value) => Response::builder()
                     .status(StatusCode::OK)
                     .header("content-type", "application/x-amz-json-1.0")
@@ -236,7 +236,7 @@ async fn handle(
         Err(f) => return Ok(s3_error(&s3_auth_error(&f), head)),
     };
     Ok(
-        match s3_api::handle(
+        match s3::api::handle(
             &app,
             &parts.method,
             &parts.uri,

@@ -92,6 +92,24 @@ fn parse_authorization(value: &str) -> Result<AuthHeader<'_>, AuthFailure> {
     })
 }
 
+/// How the canonical request writes the path: S3 signs it as sent; every other service removes dot segments and
+/// repeated slashes, then percent-encodes the (already encoded) path again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathRule {
+    AsSent,
+    NormalizedEncodedTwice,
+}
+
+impl PathRule {
+    fn for_service(service: &str) -> PathRule {
+        if service == "s3" {
+            PathRule::AsSent
+        } else {
+            PathRule::NormalizedEncodedTwice
+        }
+    }
+}
+
 /// Verifies `request`'s SigV4 signature against `credentials` at `now`.
 pub fn verify(
     method: &str,
@@ -100,6 +118,28 @@ pub fn verify(
     body: &[u8],
     credentials: &LocalCredentials,
     now: OffsetDateTime,
+) -> Result<Verified, AuthFailure> {
+    verify_with(
+        method,
+        uri,
+        headers,
+        body,
+        credentials,
+        now,
+        PathRule::for_service,
+    )
+}
+
+/// [`verify`] with the path rule chosen by `path_rule(service)`: the official test vectors name one service
+/// ("service") for both rules and say per case which one they signed by.
+fn verify_with(
+    method: &str,
+    uri: &http::Uri,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    credentials: &LocalCredentials,
+    now: OffsetDateTime,
+    path_rule: impl FnOnce(&str) -> PathRule,
 ) -> Result<Verified, AuthFailure> {
     let authorization = headers
         .get(http::header::AUTHORIZATION)
@@ -114,7 +154,6 @@ pub fn verify(
         .ok_or_else(|| AuthFailure::BadTime("no x-amz-date".into()))?;
     check_time(amz_date, auth.date, now)?;
 
-    let is_s3 = auth.service == "s3";
     let payload_hash = match header_str(headers, "x-amz-content-sha256") {
         Some(h) if h == UNSIGNED_PAYLOAD || h == STREAMING_UNSIGNED_TRAILER => h.to_owned(),
         Some(h) if h.starts_with("STREAMING-") => {
@@ -138,7 +177,7 @@ pub fn verify(
         headers,
         &auth.signed_headers,
         &payload_hash,
-        !is_s3,
+        path_rule(auth.service),
     )?;
     let scope = format!(
         "{}/{}/{}/aws4_request",
@@ -191,17 +230,16 @@ fn canonical_request(
     headers: &http::HeaderMap,
     signed_headers: &[&str],
     payload_hash: &str,
-    double_encode_path: bool,
+    path_rule: PathRule,
 ) -> Result<String, AuthFailure> {
     let raw_path = if uri.path().is_empty() {
         "/"
     } else {
         uri.path()
     };
-    let path = if double_encode_path {
-        encode(&normalize_path(raw_path), false)
-    } else {
-        raw_path.to_owned()
+    let path = match path_rule {
+        PathRule::AsSent => raw_path.to_owned(),
+        PathRule::NormalizedEncodedTwice => encode(&normalize_path(raw_path), false),
     };
     let mut out = format!(
         "{method}\n{path}\n{}\n",
@@ -305,6 +343,9 @@ fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8>
     let k = hmac(&k, service.as_bytes());
     hmac(&k, b"aws4_request")
 }
+
+#[cfg(test)]
+mod vectors;
 
 #[cfg(test)]
 mod tests {

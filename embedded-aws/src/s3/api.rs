@@ -12,12 +12,13 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Response, StatusCode, Uri};
 use http_body_util::Full;
 
+use super::notification::{self, PutEvent, put_event};
+use super::store::{self as object_store, ObjectMeta};
 use crate::app::{App, now_ms};
 use crate::error::ApiError;
-use crate::object_store::{self, ObjectMeta};
-use crate::queue_store::{self, NewMessage};
-use crate::s3_notification::{PutEvent, put_event};
 use crate::sigv4_verify::STREAMING_UNSIGNED_TRAILER;
+use crate::sqs::messages::{self, NewMessage};
+use crate::sqs::store as queue_store;
 
 pub type S3Response = Response<Full<Bytes>>;
 
@@ -38,7 +39,7 @@ fn http_date(unix_s: i64) -> String {
 fn iso_date(unix_s: i64) -> String {
     let at = time::OffsetDateTime::from_unix_timestamp(unix_s)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    crate::s3_notification::event_time(at)
+    notification::event_time(at)
 }
 
 fn xml(status: StatusCode, body: String) -> S3Response {
@@ -400,7 +401,7 @@ pub async fn store_object(
                             ..Default::default()
                         }
                     };
-                    queue_store::send(c, &queue, message, now_ms())?;
+                    messages::send(c, &queue, message, now_ms())?;
                     notified = Some(target.queue);
                 }
             }

@@ -8,8 +8,8 @@
 
 use rusqlite::{Connection, params};
 
+use super::store::{get_queue, queue_name_from_arn};
 use crate::error::ApiError;
-use crate::queue_store::{get_queue, queue_name_from_arn};
 
 /// Moves every visible message from `dlq` to `source`; returns how many moved.
 pub fn replay(conn: &Connection, dlq: &str, source: &str, now_ms: i64) -> Result<u64, ApiError> {

@@ -4,6 +4,7 @@
 //! enqueues commit together: after a crash there is never an object without its event, or an event without its
 //! object. The endpoint is a mail drop for small objects (e-mails), not a bulk store.
 
+use md5::{Digest, Md5};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::ApiError;
@@ -111,7 +112,8 @@ pub fn put_object(
     if !bucket_exists(conn, bucket)? {
         return Err(no_such_bucket());
     }
-    let etag = crate::sqs_md5::md5_hex(body);
+    // A single-part upload's ETag is the body's MD5, which clients may compare with their own.
+    let etag = hex::encode(Md5::digest(body));
     conn.prepare_cached(
         "INSERT OR REPLACE INTO objects(bucket, key, body, etag, content_type, modified_s)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

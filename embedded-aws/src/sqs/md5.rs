@@ -7,7 +7,7 @@
 
 use md5::{Digest, Md5};
 
-use crate::queue_store::MessageAttribute;
+use super::types::{AttributeValue, MessageAttribute};
 
 pub fn md5_hex(bytes: &[u8]) -> String {
     hex::encode(Md5::digest(bytes))
@@ -31,11 +31,11 @@ pub fn md5_of_attributes<'a>(
         put(&mut buf, name.as_bytes());
         put(&mut buf, attr.data_type.as_bytes());
         match &attr.value {
-            crate::queue_store::AttributeValue::String(s) => {
+            AttributeValue::String(s) => {
                 buf.push(1);
                 put(&mut buf, s.as_bytes());
             }
-            crate::queue_store::AttributeValue::Binary(b) => {
+            AttributeValue::Binary(b) => {
                 buf.push(2);
                 put(&mut buf, b);
             }
@@ -47,7 +47,6 @@ pub fn md5_of_attributes<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue_store::AttributeValue;
 
     #[test]
     fn body_digest_is_plain_md5() {
