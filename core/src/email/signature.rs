@@ -15,10 +15,12 @@
 //!
 //! Key decisions:
 //! - Only the tail is searched: the last [`MAX_SIGNATURE_LINES`] non-blank lines, plus any run of device
-//!   footers at the very end (a client may stack several, and each is recognisable on its own).
+//!   footers at the very end (a client may stack several, and each is recognisable on its own). The exact RFC
+//!   `-- ` line is looked for further up (an address card or a legal notice below it may be long).
 //! - A device line is a known opening ("Sent from", "Envoyé depuis", "Von meinem … gesendet") followed by a short
-//!   device or app name, then nothing but a link or an apology for typos: "Sent from my desk, is much easier…"
-//!   says something and stays.
+//!   device or app name, then nothing but a link, an apology for typos or a carrier's second device phrase
+//!   ("Sent from my Verizon, Samsung Galaxy smartphone"): "Sent from my desk, is much easier…" says something
+//!   and stays.
 //! - Rule lines are tested as separators only where they cannot be layout: a rule directly under a line of text
 //!   underlines it (a heading, a table header), and a rule with another rule of the same kind below it draws a
 //!   table. `-- ` (the RFC form, two dashes) and `____` lines are always separators.
@@ -27,6 +29,8 @@
 
 /// The longest signature looked for, in non-blank lines (device footers stacked at the very end not counted).
 pub const MAX_SIGNATURE_LINES: usize = 11;
+/// How far up an exact RFC 3676 `-- ` separator is looked for, in non-blank lines.
+const MAX_RFC_SIGNATURE_LINES: usize = 40;
 /// A line of a signature tail that follows a device line is at most this long.
 const SHORT_LINE: usize = 60;
 
@@ -56,6 +60,10 @@ const DEVICE_OPENINGS: &[&str] = &[
     "gesendet mit ", "wysłane z ", "wysłano z ", "skickat från ", "skickat med ", "sendt fra ", "sendt med ",
     "отправлено с ", "отправлено из ", "надіслано з ", "lähetetty ", "odesláno z ", "從我的 ", "从我的 ", "发自我的 ",
     "寄自我的 ",
+    // Outlook's mobile app footer ("Get Outlook for iOS") in its localisations.
+    "obtenez outlook pour ", "obtenir outlook pour ", "holen sie sich outlook für ", "outlook für ", "obtener outlook para ",
+    "obtenha o outlook para ", "scarica outlook per ", "download outlook voor ", "hent outlook til ", "hämta outlook för ",
+    "skaffa outlook för ", "pobierz aplikację outlook dla ",
 ];
 
 /// Device footers whose language puts the verb last: `(opening, ending)`.
@@ -68,7 +76,8 @@ const DEVICE_FRAMES: &[(&str, &str)] = &[
 ];
 
 /// Words that make a "From my …" line a device footer rather than a sentence.
-const DEVICE_WORDS: &[&str] = &["iphone", "ipad", "android", "phone", "mobile", "galaxy", "blackberry", "tablet"];
+const DEVICE_WORDS: &[&str] =
+    &["iphone", "ipad", "android", "phone", "mobile", "galaxy", "blackberry", "tablet", "smartphone", "handy"];
 
 /// Words of the apology that may follow a device name ("please excuse any typos").
 const APOLOGIES: &[&str] = &[
@@ -104,7 +113,11 @@ pub fn signature_start(lines: &[&str]) -> Option<usize> {
     let mut window: Vec<usize> = (0..run).rev().filter(|&i| !is_blank(lines[i])).take(MAX_SIGNATURE_LINES).collect();
     window.reverse();
     let from = window.first().copied().unwrap_or(run);
-    (from..lines.len()).find(|&i| opens_signature(lines, i))
+    (from..lines.len()).find(|&i| opens_signature(lines, i)).or_else(|| {
+        // The RFC 3676 separator exactly ("-- ", trailing space and all) is never anything else: the block below
+        // it may be longer than the window (an address card, a legal notice).
+        (0..from).rev().filter(|&i| !is_blank(lines[i])).take(MAX_RFC_SIGNATURE_LINES).find(|&i| lines[i] == "-- ")
+    })
 }
 
 /// Whether the text from `lines[0]` on is only a closing: a sign-off with a few short lines, or a signature.
@@ -196,7 +209,14 @@ fn device_name_then_nothing(rest: &str) -> bool {
     };
     let name_ok = !name.trim().is_empty() && name.split_whitespace().count() <= 6;
     let more = more.trim();
-    name_ok && (more.is_empty() || more.starts_with(['<', '[', '(']) || more.starts_with("http") || APOLOGIES.iter().any(|a| more.contains(a)))
+    // Carriers brand the footer in two parts: "Sent from my Verizon, Samsung Galaxy smartphone".
+    let device_more = more.split_whitespace().count() <= 4 && DEVICE_WORDS.iter().any(|w| more.contains(w));
+    name_ok
+        && (more.is_empty()
+            || more.starts_with(['<', '[', '('])
+            || more.starts_with("http")
+            || device_more
+            || APOLOGIES.iter().any(|a| more.contains(a)))
 }
 
 fn is_sign_off(line: &str) -> bool {
@@ -240,6 +260,10 @@ mod tests {
         assert_eq!(split_signature("Ok\n\nEnvoyé à partir de Outlook pour iOS").0, "Ok");
         assert_eq!(split_signature("Ok\n\nVon meinem iPhone gesendet").0, "Ok");
         assert_eq!(split_signature("Done, thanks.\n-Abhishek Kona").0, "Done, thanks.");
+        assert_eq!(split_signature("Ok\n\nSent from my Verizon, Samsung Galaxy smartphone").0, "Ok");
+        assert_eq!(split_signature("Ok\n\nObtenez Outlook pour iOS<https://aka.ms/o0ukef>").0, "Ok");
+        let notice = format!("Ok\n\n-- \nAna Lima\n{}", "Confidential notice line.\n".repeat(20));
+        assert_eq!(split_signature(&notice).0, "Ok");
     }
 
     #[test]
