@@ -11,11 +11,13 @@
 //!   10k per MiB), the shape the quote planner works hardest on.
 //! - `long-line-html` / `long-line-plain`: the whole body as one line without a break.
 //! - `plain-text`: ordinary lines of text with `>` quote blocks and attributions spread through.
+//! - `dom-at-caps`: the costliest HTML still parsed into a DOM (just under the size, tag and depth caps), once.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use tr_core::email::html_quote::{MAX_DEPTH, MAX_HTML_BYTES, MAX_HTML_TAGS, fits_the_dom};
 use tr_core::email::{DEFAULT_MAX_BYTES, email_to_draft};
 
 struct Counting;
@@ -75,6 +77,14 @@ fn shape(name: &str, size: usize) -> Vec<u8> {
                         On Tue, 3 Mar 2026 at 10:00, Bob <bob@example.com> wrote:\n> Which plan are you on?\n> Thanks,\n\n";
             message("text/plain", &repeat_to(unit, size))
         }
+        "dom-at-caps" => {
+            // The costliest HTML still given to the DOM passes: just under the tag and depth caps, padded with
+            // text to just under the size cap (the size argument is ignored).
+            let (depth, groups) = (MAX_DEPTH - 6, MAX_HTML_TAGS / (2 * (MAX_DEPTH - 6)));
+            let pad = "x".repeat((MAX_HTML_BYTES - 64 * 1024) / groups - depth * 11);
+            let group = format!("{}{pad}{}", "<div>".repeat(depth), "</div>".repeat(depth));
+            message("text/html", &format!("<html><body>{}</body></html>", group.repeat(groups)))
+        }
         other => panic!("unknown shape {other}"),
     }
 }
@@ -84,8 +94,9 @@ fn main() {
     let sizes = if sizes.is_empty() { vec![1, 4, 16] } else { sizes };
     println!("| shape | MiB | seconds | s per MiB | peak heap MiB | peak ÷ input | body source |");
     println!("|---|---:|---:|---:|---:|---:|---|");
-    for name in ["nested-div", "blockquotes", "long-line-html", "long-line-plain", "plain-text"] {
-        for &mib in &sizes {
+    for name in ["nested-div", "blockquotes", "long-line-html", "long-line-plain", "plain-text", "dom-at-caps"] {
+        let sizes = if name == "dom-at-caps" { &sizes[..1] } else { &sizes[..] };
+        for &mib in sizes {
             let raw = shape(name, mib * MIB);
             // Best of three runs (the machine is shared); the peak is the same every run.
             let (mut secs, mut peak, mut draft) = (f64::MAX, 0, None);
@@ -100,8 +111,12 @@ fn main() {
                 draft = Some(d);
             }
             let draft = draft.expect("three runs");
+            let html = raw.split(|b| *b == b'\n').any(|l| l.starts_with(b"<")).then(|| {
+                let body = &raw[raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0)..];
+                if fits_the_dom(&String::from_utf8_lossy(body)) { ", DOM" } else { ", scanner" }
+            });
             let source = match &draft {
-                Ok(d) => format!("{:?}, body {} bytes", d.body_source, d.draft.body.len()),
+                Ok(d) => format!("{:?}{}, body {} bytes", d.body_source, html.unwrap_or(""), d.draft.body.len()),
                 Err(e) => format!("refused: {e}"),
             };
             let input_mib = raw.len() as f64 / MIB as f64;
