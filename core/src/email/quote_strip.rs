@@ -75,8 +75,8 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    fn unchanged(n: usize, inline_reply_kept: bool) -> Plan {
-        Plan { keep: vec![true; n], partial: Vec::new(), cut: false, inline_reply_kept, may_have_cut_reply: false }
+    fn unchanged(n: usize) -> Plan {
+        Plan { keep: vec![true; n], partial: Vec::new(), cut: false, inline_reply_kept: false, may_have_cut_reply: false }
     }
 
     pub fn column(&self, line: usize) -> Option<usize> {
@@ -110,7 +110,7 @@ pub(crate) fn trim_lines(text: &str) -> String {
 /// stops at the next quoted line), so the cost is linear in the text.
 pub(crate) fn plan(lines: &[&str]) -> Plan {
     let n = lines.len();
-    let mut plan = Plan::unchanged(n, false);
+    let mut plan = Plan::unchanged(n);
     // The customer has written something above the current line (kept, not a marker, not a quote).
     let mut content_above = false;
     let mut i = 0;
@@ -241,7 +241,7 @@ fn answer_below(lines: &[&str], end: usize) -> Option<usize> {
 fn finish(lines: &[&str], mut plan: Plan) -> Plan {
     let text = plan.render(lines);
     if text.is_empty() {
-        return Plan::unchanged(lines.len(), false);
+        return Plan::unchanged(lines.len());
     }
     if !plan.inline_reply_kept {
         // A pointer to answers below sits near the end of the reply; looking at its tail keeps this cheap.

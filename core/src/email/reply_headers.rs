@@ -28,7 +28,8 @@ const VERBS: &[&str] = &[
     "wrote", "writes", "sent", "schrieb", "schreibt", "geschrieben", "écrit", "ecrit", "escribió", "escribio",
     "escreveu", "scritto", "scrive", "schreef", "geschreven", "napisał", "napisała", "napisal", "skrev", "skriver",
     "viết", "написал", "написала", "написал(а)", "kirjoitti", "yazdı", "napsal", "napsala", "írta", "скрев",
-    "έγραψε", "כתב", "كتب", "写道", "寫道", "작성", "wrote----",
+    "έγραψε", "כתב", "كتب", "写道", "寫道", "작성", "wrote----", "pisze", "napsal(a)", "napísal", "napísala",
+    "napísal(a)", "написав", "написала", "scris", "napisao", "napisala", "menulis", "kirjoittaa",
 ];
 
 /// Words that open an attribution in some language; used to find where an attribution starts when it shares a
@@ -43,13 +44,16 @@ const ORIGIN_FIELDS: &[&str] = &[
     "from", "sent", "date", "von", "gesendet", "datum", "de", "envoyé", "envoye", "enviado", "enviada", "fecha", "da",
     "inviato", "data", "van", "verzonden", "od", "wysłano", "fra", "sendt", "dato", "från", "skickat", "lähettäjä",
     "lähetetty", "от", "отправлено", "дата", "odesláno", "feladó", "elküldve", "kimden", "gönderildi", "tarih",
-    "差出人", "送信日時", "发件人", "发送时间", "寄件者", "寄件日期", "보낸 사람", "보낸 날짜",
+    "差出人", "送信日時", "发件人", "发送时间", "寄件者", "寄件日期", "보낸 사람", "보낸 날짜", "enviado el", "від",
+    "надіслано", "de la", "trimis", "šalje", "poslano", "από", "στάλθηκε", "từ", "đã gửi", "dari", "dikirim", "מאת",
+    "נשלח", "من", "تم الإرسال",
 ];
 const OTHER_FIELDS: &[&str] = &[
     "to", "cc", "bcc", "subject", "reply-to", "an", "betreff", "à", "a", "objet", "para", "asunto", "oggetto", "aan",
     "onderwerp", "do", "temat", "til", "emne", "till", "ämne", "vastaanottaja", "aihe", "assunto", "кому", "тема",
     "копия", "komu", "předmět", "címzett", "tárgy", "kime", "konu", "宛先", "件名", "收件人", "主题", "收件者", "主旨",
-    "받는 사람", "제목", "importance", "priority",
+    "받는 사람", "제목", "importance", "priority", "către", "subiect", "prima", "predmet", "προς", "θέμα", "đến",
+    "chủ đề", "kepada", "perihal", "אל", "נושא", "إلى", "الموضوع",
 ];
 
 /// Phrases inside a dashed separator line that mean "the previous message follows".
@@ -59,7 +63,9 @@ const ORIGINAL_MESSAGE: &[&str] = &[
     "originalmeddelande", "original meddelelse", "opprinnelig melding", "mensagem original", "wiadomość oryginalna",
     "oryginalna wiadomość", "исходное сообщение", "исходное письмо", "alkuperäinen viesti", "původní zpráva",
     "eredeti üzenet", "özgün ileti", "原始邮件", "原始郵件", "元のメッセージ", "원본 메시지", "oprindelig besked",
-    "ursprungligt meddelande", "originalnachricht", "oorspronkelijk bericht", "původní e-mail",
+    "ursprungligt meddelande", "originalnachricht", "původní e-mail", "оригинальное сообщение", "pôvodná správa",
+    "mesaj original", "originalna poruka", "orijinal mesaj", "αρχικό μήνυμα", "оригінальне повідомлення",
+    "початкове повідомлення", "tin nhắn gốc", "pesan asli", "ההודעה המקורית", "الرسالة الأصلية",
 ];
 
 /// Phrases that introduce a forwarded message.
@@ -67,7 +73,9 @@ const FORWARDED: &[&str] = &[
     "forwarded message", "begin forwarded message", "weitergeleitete nachricht", "message transféré",
     "message transfere", "mensaje reenviado", "messaggio inoltrato", "doorgestuurd bericht", "wiadomość przekazana",
     "videresendt meddelelse", "videresendt melding", "vidarebefordrat meddelande", "пересылаемое сообщение",
-    "mensagem encaminhada", "välitetty viesti", "转发的邮件", "転送されたメッセージ",
+    "mensagem encaminhada", "välitetty viesti", "转发的邮件", "転送されたメッセージ", "videresendt besked",
+    "пересланное сообщение", "переслане повідомлення", "přeposlaná zpráva", "preposlaná správa",
+    "mesaj redirecționat", "proslijeđena poruka", "προωθημένο μήνυμα", "iletilen mesaj", "wiadomość przekazana dalej",
 ];
 
 /// The longest run of lines one attribution may wrap over (Polymail puts the address on its own three lines).
