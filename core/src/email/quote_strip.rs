@@ -375,6 +375,33 @@ mod tests {
     }
 
     #[test]
+    fn quotes_are_judged_by_what_follows_them() {
+        // A quote the customer trimmed and answered stays with the answer.
+        let s = strip_quotes("> Which version?\n\n4.2 on a Pixel 7.");
+        assert_eq!(s.text, "> Which version?\n\n4.2 on a Pixel 7.");
+        // The client's full quote under an attribution, answered below (a bottom-post): the quote goes.
+        assert_eq!(strip_quotes("On Tue, 3 Mar 2026, Bob <b@example.com> wrote:\n> Which version?\n4.2").text, "4.2");
+        // Only a closing below the quote: the quote is a tail.
+        let s = strip_quotes("Done.\n\nOn Tue, 3 Mar 2026, Bob <b@example.com> wrote:\n> Ok?\n> Bob\n\nThanks,\nAna");
+        assert_eq!(s.text, "Done.\n\nThanks,\nAna");
+    }
+
+    #[test]
+    fn rewrapped_quote_lines_are_not_answers() {
+        let text = "Will try.\n\nOn Tue, 3 Mar 2026, Bob <b@example.com> wrote:\n\
+                    > Please open Settings, choose Accounts and then press the button labelled\n\
+                    \"Repair\" next to your mailbox, which rebuilds the cache\n> and fixes it.";
+        let s = strip_quotes(text);
+        assert_eq!(s.text, "Will try.");
+        assert!(!s.inline_reply_kept);
+    }
+
+    #[test]
+    fn crlf_becomes_lf() {
+        assert_eq!(strip_quotes("one\r\ntwo\r\n").text, "one\ntwo");
+    }
+
+    #[test]
     fn forward_is_content() {
         let text = "FYI\n\n---------- Forwarded message ----------\nFrom: bob@example.com\nDate: Tue\n\nText";
         assert!(!strip_quotes(text).cut);

@@ -469,6 +469,37 @@ mod tests {
     }
 
     #[test]
+    fn loose_wraps_need_a_quote_below() {
+        let nb = "tir. 3. mar. 2026 kl. 09:14 skrev Kundeservice <kundeservice@example.org\n>:\n\n> Hei";
+        assert_eq!(at(nb).map(|m| m.lines), Some(2));
+        let de = "Support <support@example.de> schrieb am Di., 3.\nMärz 2026 um 09:14 Uhr:\n> Hallo";
+        assert_eq!(at(de).map(|m| m.lines), Some(2));
+        // The same two lines with no quote below are left alone: they could be the end of a reply.
+        assert_eq!(at("Support <support@example.de> schrieb am Di., 3.\nMärz 2026 um 09:14 Uhr:\nHallo"), None);
+        // A reply's last line is never glued to the attribution below it.
+        assert_eq!(at("Thanks Kim\nOn Mar 3, 2026 9:14 AM, \"Shop\" <\nshop@example.com> wrote:\n> Hi"), None);
+    }
+
+    #[test]
+    fn colon_less_and_iso_attributions() {
+        let no_colon = "On Tue, 3 Mar 2026 at 09:14, Billing <billing@example.com> wrote\n\n> Refund issued.";
+        assert_eq!(at(no_colon).map(|m| m.kind), Some(MarkerKind::Attribution));
+        assert_eq!(at("On Tue, 3 Mar 2026 at 09:14, Billing <billing@example.com> wrote\n\nThanks"), None);
+        assert_eq!(at("2026-03-03 09:14 GMT+01:00 Kim Lee").map(|m| m.kind), Some(MarkerKind::Attribution));
+        assert_eq!(at("El martes, 3 de marzo de 2026, Ana escribió:").map(|m| m.kind), Some(MarkerKind::Attribution));
+    }
+
+    #[test]
+    fn rules_go_with_the_marker_below_them() {
+        let block = "________________________________\nFrom: Sales <s@example.com>\nSent: Tuesday\nTo: Jo\n\nold";
+        assert_eq!(at(block).map(|m| (m.kind, m.lines)), Some((MarkerKind::HeaderBlock, 4)));
+        let spaced = " ------------------------------\n\n*From:* Sales\n*Sent:* Tuesday";
+        assert_eq!(at(spaced).map(|m| m.lines), Some(4));
+        assert_eq!(at("-----\nJust a rule above text"), None);
+        assert_eq!(at("*-------- Original Message --------*").map(|m| m.kind), Some(MarkerKind::OriginalMessage));
+    }
+
+    #[test]
     fn prose_is_not_a_marker() {
         for s in ["On blah-blah-blah", "Date: Wednesday 3, October 2011\nTime: 7 : 00am\nAddress: 130 Fox St",
             "I wrote: hello", "---- Enter Feedback Below ----", "To: all staff"] {
