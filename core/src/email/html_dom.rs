@@ -19,6 +19,10 @@ pub const MAX_DEPTH: usize = 256;
 /// otherwise run a guest out of memory.
 pub const MAX_HTML_BYTES: usize = 2 * 1024 * 1024;
 
+/// More tags than this is not a person's reply either: each becomes a node in two DOMs, and a 1 MB run of tiny
+/// elements would take hundreds of megabytes. Outlook threads of fifty messages stay well below it.
+pub const MAX_HTML_TAGS: usize = 20_000;
+
 /// Deepest nesting below `doc`, counted without recursion (stops counting past [`MAX_DEPTH`]). Generic over the
 /// two DOMs in use, html5ever's and html2text's copy of it, through `children`.
 pub(super) fn depth_by<N>(doc: &Rc<N>, children: impl Fn(&N) -> Vec<Rc<N>>) -> usize {

@@ -10,6 +10,9 @@
 //! - Then text: the remaining DOM is rendered to lines (remembering which line every node sits on), the plain-text
 //!   planner ([`super::quote_strip`]) decides which lines go, and nodes whose every line went are removed. An
 //!   element goes only when its start and all its content went: a separator sitting on a kept blank line stays.
+//! - HTML that does not fit the DOM passes (too large, too many tags, too deep: [`fits_the_dom`], one linear scan
+//!   before any parse) is planned on the scanner's lines instead, blockquotes marked `> `: no structural markers,
+//!   but the text rules still apply, and the cost stays linear in the input whatever its shape.
 //! - Nothing left means nothing cut: the input is returned whole. Nothing cut means the input is returned
 //!   byte for byte, not re-serialised.
 //! - Text for the ticket comes from the `html2text` crate on the stripped HTML (tables, lists and links handled by
@@ -25,9 +28,10 @@ use markup5ever_rcdom::{Handle, NodeData, RcDom};
 use super::html_dom::{
     Removed, depth, has_class, inside, is_blank_text, parent, serialize, style_has, tag, text_of, walk, with_attr,
 };
-pub use super::html_dom::{MAX_DEPTH, MAX_HTML_BYTES};
+pub use super::html_dom::{MAX_DEPTH, MAX_HTML_BYTES, MAX_HTML_TAGS};
 use super::html_text::Render;
-pub use super::html_text::{crude_text, html_to_text};
+use super::html_text::crude_lines;
+pub use super::html_text::{crude_text, fits_the_dom, html_to_text};
 use super::quote_strip;
 
 /// An HTML reply with its history removed.
@@ -73,14 +77,12 @@ fn strip(html: &str, text_when_unchanged: bool) -> HtmlStripped {
     if html.trim().is_empty() {
         return HtmlStripped { html: html.to_owned(), ..HtmlStripped::default() };
     }
-    if html.len() > MAX_HTML_BYTES {
-        let text = crude_text(html);
-        return HtmlStripped { html: html.to_owned(), raw_text: text.clone(), text, ..HtmlStripped::default() };
+    if !fits_the_dom(html) {
+        return strip_without_dom(html);
     }
     let dom = parse_document(RcDom::default(), ParseOpts::default()).one(html);
     if depth(&dom.document) > MAX_DEPTH {
-        let text = crude_text(html);
-        return HtmlStripped { html: html.to_owned(), raw_text: text.clone(), text, ..HtmlStripped::default() };
+        return strip_without_dom(html);
     }
     let mut removed = Removed::default();
     let raw_text = Render::run(&dom.document, &removed).text();
@@ -115,6 +117,38 @@ fn strip(html: &str, text_when_unchanged: bool) -> HtmlStripped {
         inline_reply_kept: plan.inline_reply_kept,
         may_have_cut_reply: plan.may_have_cut_reply || removed.answered_inside,
     }
+}
+
+/// HTML the DOM passes must not see: its scanned lines (blockquotes marked `> `) planned as plain text. The
+/// structural markers need a DOM and are not looked for; the HTML is returned as it came.
+fn strip_without_dom(html: &str) -> HtmlStripped {
+    let lines = crude_lines(html);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let raw_text = crude_text(html);
+    let plan = quote_strip::plan(&lines);
+    let text = if plan.cut { collapse_blank_lines(&plan.render(&lines)) } else { raw_text.clone() };
+    HtmlStripped {
+        html: html.to_owned(),
+        text,
+        raw_text,
+        cut: plan.cut,
+        inline_reply_kept: plan.inline_reply_kept,
+        may_have_cut_reply: plan.may_have_cut_reply,
+    }
+}
+
+/// Runs of blank lines (block boundaries in the scanned lines) shown as one.
+fn collapse_blank_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for l in text.lines() {
+        blank = if l.trim().is_empty() { blank + 1 } else { 0 };
+        if blank <= 1 {
+            out.push_str(l.trim_end());
+            out.push('\n');
+        }
+    }
+    out.trim_end().to_owned()
 }
 
 /// Removes `n` and everything after it in document order (its following siblings and those of its ancestors).
@@ -377,8 +411,33 @@ mod tests {
         let s = strip_html(&html);
         assert!(s.text.starts_with("Order list"), "{}", &s.text[..20]);
         assert!(!s.cut);
-        // Crude text has no line per paragraph: html2text would have broken the line after the <p>.
-        assert!(html_to_text(&html).starts_with("Order listxxx"));
+        // The scanner breaks lines at blocks, as html2text would have.
+        assert!(html_to_text(&html).starts_with("Order list\nxxx"));
+    }
+
+    #[test]
+    fn dense_or_deep_html_is_judged_before_any_parse() {
+        assert!(fits_the_dom("<p>a<p>b<ul><li>c<li>d</ul><br><img src=x>"));
+        assert!(!fits_the_dom(&"<div>".repeat(MAX_DEPTH + 1)));
+        assert!(!fits_the_dom(&"<b>x</b>".repeat(MAX_HTML_TAGS + 1)));
+        // Unclosed paragraphs and list items do not nest; tags inside comments, scripts and quoted attribute
+        // values are not tags.
+        assert!(fits_the_dom(&"<p>para".repeat(MAX_DEPTH * 2)));
+        let hidden = format!("<!-- {0} --><script>{0}</script><a title=\"{0}\">x</a>", "<div>".repeat(MAX_DEPTH + 1));
+        assert!(fits_the_dom(&hidden));
+    }
+
+    #[test]
+    fn quotes_are_stripped_without_a_dom_too() {
+        let html = format!(
+            "<div>The export fails.</div><div>On Tue, Bob &lt;bob@example.com&gt; wrote:</div>\
+             <blockquote type=\"cite\">{}old text</blockquote>",
+            "<span>".repeat(MAX_HTML_TAGS + 1)
+        );
+        let s = strip_html(&html);
+        assert!(s.cut);
+        assert_eq!(s.text, "The export fails.");
+        assert!(s.raw_text.contains("> old text"), "{}", &s.raw_text[..60]);
     }
 
     #[test]

@@ -1,19 +1,26 @@
 //! Cutting quoted history out of a plain-text reply, keeping what the customer wrote.
 //!
 //! Role: plain text in, the new part of the message out, with flags that say how sure the cut is. Key decisions:
-//! - The cut starts at the first marker of history: an attribution, an "Original Message" separator or a quoted
-//!   header block ([`super::reply_headers`]), or a block of `>`-quoted lines. A forwarded message seen before any
-//!   marker stops the search: what a customer forwards to support is the request, not history.
-//! - After an attribution followed by `>` lines, only the quoted lines go: text written below them (a bottom-posted
-//!   answer, a sign-off) stays. An attribution followed by unquoted text (Outlook style) cuts to the end.
-//! - Text interleaved with quoted blocks is an inline reply. It is kept with the quotes it answers (an answer
-//!   without its question means little); only the quoted tail after the last answer goes.
+//! - One pass down the lines. History starts at a marker (an attribution, an "Original Message" separator or a
+//!   quoted header block, [`super::reply_headers`]) or at a block of `>`-quoted lines. A forwarded message seen
+//!   before any marker stops the search: what a customer forwards to support is the request, not history.
+//! - A quote is judged by what follows it. The customer's own words below it (a bottom-posted or inline reply)
+//!   answer it, and it is kept with them (an answer without its question means little); a quote followed by
+//!   nothing, by more history, or only by a closing (a sign-off, a signature: [`super::signature::is_closing`])
+//!   is history and goes. So a top-posted reply above "On … wrote:" and a quoted tail loses the whole tail, and
+//!   "Regards, Roman" below the quote stays with the reply.
+//! - The attribution above a quote always goes (it is the client's line, not the customer's). A separator or a
+//!   header block (Outlook) opens the old message, which runs to the end whatever it contains; when the message
+//!   opens with such a marker, with nothing of the customer's above it, only the marker goes.
+//! - A quoted line re-wrapped by a client leaves unquoted fragments between quoted lines (a link's tail, the end
+//!   of a sentence cut at the wrap width); they belong to the quote, not to the answers.
 //! - [`Stripped::may_have_cut_reply`] is set when what was cut looks answered inside (quoted blocks with text
 //!   between them after an unquoted cut point) or the kept reply points below ("see below", "siehe unten"): the
 //!   caller keeps the raw body, and an agent is told to look at it.
 //! - Nothing is ever cut to emptiness: if no new text is left the input is returned whole.
 
 use super::reply_headers::{MarkerKind, marker_at};
+use super::signature;
 
 pub(crate) use super::reply_headers::separator_kind;
 
@@ -43,7 +50,9 @@ pub fn strip_quotes(text: &str) -> Stripped {
     let lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
     let plan = plan(&lines);
     if !plan.cut {
-        return Stripped { text: text.trim().to_owned(), inline_reply_kept: plan.inline_reply_kept, ..Stripped::default() };
+        // Lines joined with `\n` whatever the input used: the ticket body has one line ending.
+        let text = trim_lines(&lines.join("\n"));
+        return Stripped { text, inline_reply_kept: plan.inline_reply_kept, ..Stripped::default() };
     }
     Stripped {
         text: plan.render(&lines),
@@ -66,8 +75,8 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    fn unchanged(n: usize, inline_reply_kept: bool) -> Plan {
-        Plan { keep: vec![true; n], partial: Vec::new(), cut: false, inline_reply_kept, may_have_cut_reply: false }
+    fn unchanged(n: usize) -> Plan {
+        Plan { keep: vec![true; n], partial: Vec::new(), cut: false, inline_reply_kept: false, may_have_cut_reply: false }
     }
 
     pub fn column(&self, line: usize) -> Option<usize> {
@@ -84,119 +93,155 @@ impl Plan {
             }
             out.push('\n');
         }
-        out.trim().to_owned()
+        trim_lines(&out)
     }
 }
 
-/// Most quote blocks one reply is planned through. Text below each block is planned again (bottom-posted text
-/// may hold history of its own); past this many blocks the rest is kept as it is. Bounds the work, which grows
-/// with blocks × lines, against a body built of thousands of tiny quote blocks.
-const MAX_BLOCKS: usize = 64;
+/// Blank lines and trailing spaces dropped at both ends; the first line's indentation kept (it may be code).
+pub(crate) fn trim_lines(text: &str) -> String {
+    let text = text.trim_end();
+    let start = text.find(|c: char| !c.is_whitespace()).map_or(text.len(), |k| text[..k].rfind('\n').map_or(0, |n| n + 1));
+    text[start..].to_owned()
+}
 
+/// Plans the cut in one pass down the lines. Each quoted region is judged by what follows it: the customer's
+/// words below a quote answer it (the quote stays with them); a quote followed by nothing, by a closing or by
+/// more history is history. Every line is looked at a bounded number of times (the look-ahead below a region
+/// stops at the next quoted line), so the cost is linear in the text.
 pub(crate) fn plan(lines: &[&str]) -> Plan {
-    // Each block's plan depends on the plan of the text below it, so walk down first (iteratively: a body of
-    // thousands of blocks must not exhaust the stack), then combine from the bottom up.
-    let mut levels: Vec<(usize, Level)> = Vec::new();
-    let mut offset = 0;
-    loop {
-        let level = if levels.len() == MAX_BLOCKS {
-            Level::Done(Plan::unchanged(lines.len() - offset, false))
-        } else {
-            plan_head(&lines[offset..])
-        };
-        let below = match level {
-            Level::Cut { tail_at: Some(end), .. } => Some(end),
-            _ => None,
-        };
-        levels.push((offset, level));
-        match below {
-            Some(end) => offset += end,
-            None => break,
-        }
-    }
-    let mut below: Option<Plan> = None;
-    for (offset, level) in levels.into_iter().rev() {
-        let lines = &lines[offset..];
-        below = Some(match level {
-            Level::Done(plan) => plan,
-            Level::Cut { mut plan, tail_at } => {
-                if let (Some(end), Some(tail)) = (tail_at, below.take()) {
-                    plan.may_have_cut_reply |= tail.may_have_cut_reply;
-                    for (k, keep) in tail.keep.iter().enumerate() {
-                        plan.keep[end + k] = *keep;
-                    }
-                    plan.partial.extend(tail.partial.iter().map(|(l, c)| (l + end, *c)));
-                }
-                finish(lines, plan)
-            }
-        });
-    }
-    below.expect("at least one level")
-}
-
-/// One quote block's share of a plan.
-enum Level {
-    /// The plan for these lines, final.
-    Done(Plan),
-    /// A cut, to be finished; when `tail_at` is set, the lines from there on are planned on their own and merged.
-    Cut { plan: Plan, tail_at: Option<usize> },
-}
-
-fn plan_head(lines: &[&str]) -> Level {
     let n = lines.len();
-    let Some(anchor) = find_anchor(lines) else {
-        return Level::Done(Plan::unchanged(n, interleaved(lines)));
-    };
-    let mut plan = Plan::unchanged(n, false);
-    plan.cut = true;
-    let prefix = &lines[anchor.line][..anchor.column];
-    if prefix.trim().is_empty() {
-        plan.keep[anchor.line] = false;
-    } else {
-        plan.partial.push((anchor.line, anchor.column));
-    }
-
-    let after = anchor.line + anchor.lines;
-    let first_content = (after..n).find(|&k| !is_blank(lines[k]));
-    // Only an attribution introduces a quote that the reply may continue below; a separator or a header block
-    // (Outlook) opens the old message, which runs to the end whatever it contains.
-    let quoted_follows = anchor.quote_block
-        || (anchor.kind == Some(MarkerKind::Attribution) && first_content.is_some_and(|k| is_quoted(lines[k])));
-
-    let mut tail_at = None;
-    if quoted_follows {
-        let start = if anchor.quote_block { anchor.line } else { first_content.unwrap_or(after) };
-        let end = quote_region_end(lines, start);
-        if interleaved_after(&lines[end..]) {
-            // An inline reply: keep everything down to the last answer, drop only the final quoted tail.
-            let last_text = (0..n).rev().find(|&k| !is_blank(lines[k]) && !is_quoted(lines[k])).unwrap_or(n);
-            plan = Plan::unchanged(n, true);
-            for k in last_text + 1..n {
-                plan.keep[k] = false;
-            }
-            plan.cut = last_text + 1 < n;
-        } else {
-            for k in anchor.line + 1..end {
-                plan.keep[k] = false;
-            }
-            // Bottom-posted text or a sign-off below the quote stays; it may hold further history of its own.
-            tail_at = Some(end).filter(|&e| e > 0);
+    let mut plan = Plan::unchanged(n);
+    // The customer has written something above the current line (kept, not a marker, not a quote).
+    let mut content_above = false;
+    let mut i = 0;
+    while i < n {
+        let line = lines[i];
+        if is_blank(line) {
+            i += 1;
+            continue;
         }
-    } else {
-        for k in anchor.line + 1..n {
-            plan.keep[k] = false;
+        if is_quoted(line) {
+            let end = quote_region_end(lines, i);
+            let quoted = lines[i..end].iter().filter(|l| is_quoted(l)).count();
+            // One stray `>` line is an arrow in prose (">>> http://… <<<"), not a quote, unless the customer is
+            // already answering between quotes.
+            if quoted < 2 && !plan.inline_reply_kept {
+                content_above = true;
+                i = end.max(i + 1);
+                continue;
+            }
+            content_above |= quote_region(lines, i, end, &mut plan);
+            i = end;
+            continue;
+        }
+        let Some(m) = marker_at(lines, i) else {
+            content_above = true;
+            i += 1;
+            continue;
+        };
+        if m.kind == MarkerKind::Forwarded {
+            // What a customer forwards to support is the request, not history.
+            break;
+        }
+        plan.cut = true;
+        if lines[i][..m.column].trim().is_empty() {
+            plan.keep[i] = false;
+        } else {
+            plan.partial.push((i, m.column));
+            content_above = true;
+        }
+        for keep in &mut plan.keep[i + 1..i + m.lines] {
+            *keep = false;
+        }
+        let after = i + m.lines;
+        let first_content = (after..n).find(|&k| !is_blank(lines[k]));
+        // Only an attribution introduces a quote the customer may answer below; a separator or a header block
+        // (Outlook) opens the old message, which runs to the end whatever it contains.
+        if m.kind == MarkerKind::Attribution
+            && let Some(start) = first_content.filter(|&k| is_quoted(lines[k]))
+        {
+            // The blank lines between the attribution and its quote go with it.
+            for keep in &mut plan.keep[after..start] {
+                *keep = false;
+            }
+            let end = quote_region_end(lines, start);
+            if content_above || answer_then_quote(lines, end) {
+                content_above = quote_region(lines, start, end, &mut plan);
+            } else {
+                // Nothing of the customer's above: a bottom-post under the client's full quote. The client quoted
+                // the whole message, so the quote is history even though the reply follows it (a quote the
+                // customer trimmed and kept, with no attribution, is context they chose: that one stays).
+                drop_region(start, end, &mut plan);
+            }
+            i = end;
+            continue;
+        }
+        if !content_above {
+            // The message opens with the marker (a reply whose client put the attribution first, a pasted
+            // header block): the text below is all there is to read, so only the marker goes.
+            i = after;
+            continue;
+        }
+        for keep in &mut plan.keep[after..] {
+            *keep = false;
         }
         // Quoted blocks with text between them inside the cut history look like answers written into it.
         plan.may_have_cut_reply = interleaved(&lines[after.min(n)..]);
+        break;
     }
-    Level::Cut { plan, tail_at }
+    finish(lines, plan)
+}
+
+/// Judges the quoted region `lines[start..end]`: kept when the customer answers below it, else removed. Returns
+/// whether it was kept.
+fn quote_region(lines: &[&str], start: usize, end: usize, plan: &mut Plan) -> bool {
+    if answered_below(lines, end) {
+        plan.inline_reply_kept = true;
+        return true;
+    }
+    drop_region(start, end, plan);
+    false
+}
+
+fn drop_region(start: usize, end: usize, plan: &mut Plan) {
+    for keep in &mut plan.keep[start..end] {
+        *keep = false;
+    }
+    plan.cut = true;
+}
+
+/// The customer answers below the quote ending at `end` and another quote follows the answer: an inline reply.
+fn answer_then_quote(lines: &[&str], end: usize) -> bool {
+    answer_below(lines, end).is_some_and(|stop| stop < lines.len() && is_quoted(lines[stop]))
+}
+
+fn answered_below(lines: &[&str], end: usize) -> bool {
+    answer_below(lines, end).is_some()
+}
+
+/// When the text from `end` on, up to the next quote or marker, is the customer's (not a closing or a
+/// signature): where that text stops.
+fn answer_below(lines: &[&str], end: usize) -> Option<usize> {
+    let first = (end..lines.len()).find(|&k| !is_blank(lines[k]))?;
+    if marker_at(lines, first).is_some() {
+        return None;
+    }
+    // The segment ends at the next quoted line, or at a marker starting a paragraph (where clients put one).
+    let mut stop = first + 1;
+    while stop < lines.len() && !is_quoted(lines[stop]) {
+        if is_blank(lines[stop - 1]) && !is_blank(lines[stop]) && marker_at(lines, stop).is_some() {
+            break;
+        }
+        stop += 1;
+    }
+    (!signature::is_closing(&lines[first..stop])).then_some(stop)
 }
 
 /// A cut that leaves nothing is no cut; a kept reply that points below ("see my answers below") may have lost them.
 fn finish(lines: &[&str], mut plan: Plan) -> Plan {
     let text = plan.render(lines);
     if text.is_empty() {
-        return Plan::unchanged(lines.len(), false);
+        return Plan::unchanged(lines.len());
     }
     if !plan.inline_reply_kept {
         // A pointer to answers below sits near the end of the reply; looking at its tail keeps this cheap.
@@ -208,17 +253,6 @@ fn finish(lines: &[&str], mut plan: Plan) -> Plan {
         plan.may_have_cut_reply |= POINTS_BELOW.iter().any(|p| lower.contains(p));
     }
     plan
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Anchor {
-    line: usize,
-    column: usize,
-    /// Lines the marker covers (0 for a bare quoted block).
-    lines: usize,
-    /// The anchor is a block of `>` lines with no attribution above it.
-    quote_block: bool,
-    kind: Option<MarkerKind>,
 }
 
 fn is_blank(line: &str) -> bool {
@@ -240,34 +274,15 @@ fn is_wrapped_fragment(line: &str) -> bool {
         && t.trim_end_matches(['.', '!', '?']).chars().any(|c| "=&_/%)(#+".contains(c))
 }
 
-/// The first marker of history, or `None` when there is none or a forward comes first.
-fn find_anchor(lines: &[&str]) -> Option<Anchor> {
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        if is_blank(line) {
-            i += 1;
-            continue;
-        }
-        if is_quoted(line) {
-            let end = quote_region_end(lines, i);
-            let quoted = lines[i..end].iter().filter(|l| is_quoted(l)).count();
-            // One stray `>` line is an arrow in prose (">>> http://… <<<"), not a quote.
-            if quoted >= 2 {
-                return Some(Anchor { line: i, column: 0, lines: 0, quote_block: true, kind: None });
-            }
-            i = end.max(i + 1);
-            continue;
-        }
-        if let Some(m) = marker_at(lines, i) {
-            if m.kind == MarkerKind::Forwarded {
-                return None;
-            }
-            return Some(Anchor { line: i, column: m.column, lines: m.lines, quote_block: false, kind: Some(m.kind) });
-        }
-        i += 1;
-    }
-    None
+/// `line` continues the quoted line above it, its `>` lost when a client re-wrapped the quote: the quoted line
+/// was cut at the wrap width mid-sentence, and `line` (with a quoted line right below) does not start a sentence
+/// of its own. An answer typed into a quote starts on a line of its own, after a finished quoted sentence.
+fn lost_its_marker(above: &str, line: &str) -> bool {
+    let quoted = above.trim_start().trim_start_matches(['>', ' ']);
+    is_quoted(above)
+        && quoted.chars().count() >= 50
+        && !quoted.trim_end().ends_with(['.', '!', '?', ':'])
+        && !line.trim_start().starts_with(|c: char| c.is_uppercase())
 }
 
 /// From the first quoted line at `start`, the index just past the last line of the quoted region (quoted lines,
@@ -281,7 +296,7 @@ fn quote_region_end(lines: &[&str], start: usize) -> usize {
             last_quoted = k;
         } else if !is_blank(l) {
             let next_quoted = lines.get(k + 1).is_some_and(|n| is_quoted(n));
-            if !(is_wrapped_fragment(l) && next_quoted) {
+            if !(next_quoted && (is_wrapped_fragment(l) || lost_its_marker(lines[k - 1], l))) {
                 break;
             }
         }
@@ -357,6 +372,33 @@ mod tests {
         let s = strip_quotes(text);
         assert_eq!(s.text, "See my answers below.");
         assert!(s.may_have_cut_reply);
+    }
+
+    #[test]
+    fn quotes_are_judged_by_what_follows_them() {
+        // A quote the customer trimmed and answered stays with the answer.
+        let s = strip_quotes("> Which version?\n\n4.2 on a Pixel 7.");
+        assert_eq!(s.text, "> Which version?\n\n4.2 on a Pixel 7.");
+        // The client's full quote under an attribution, answered below (a bottom-post): the quote goes.
+        assert_eq!(strip_quotes("On Tue, 3 Mar 2026, Bob <b@example.com> wrote:\n> Which version?\n4.2").text, "4.2");
+        // Only a closing below the quote: the quote is a tail.
+        let s = strip_quotes("Done.\n\nOn Tue, 3 Mar 2026, Bob <b@example.com> wrote:\n> Ok?\n> Bob\n\nThanks,\nAna");
+        assert_eq!(s.text, "Done.\n\nThanks,\nAna");
+    }
+
+    #[test]
+    fn rewrapped_quote_lines_are_not_answers() {
+        let text = "Will try.\n\nOn Tue, 3 Mar 2026, Bob <b@example.com> wrote:\n\
+                    > Please open Settings, choose Accounts and then press the button labelled\n\
+                    \"Repair\" next to your mailbox, which rebuilds the cache\n> and fixes it.";
+        let s = strip_quotes(text);
+        assert_eq!(s.text, "Will try.");
+        assert!(!s.inline_reply_kept);
+    }
+
+    #[test]
+    fn crlf_becomes_lf() {
+        assert_eq!(strip_quotes("one\r\ntwo\r\n").text, "one\ntwo");
     }
 
     #[test]

@@ -8,9 +8,18 @@
 //!
 //! Three kinds of marker are recognised:
 //! - attributions ("On … wrote:", "Am … schrieb:", "2014-10-17 11:28 GMT+03:00 Bob <bob@x>:"), possibly wrapped
-//!   over up to five lines, possibly sharing their first line with the end of the reply;
-//! - separators ("-----Original Message-----" and its translations);
+//!   over up to five lines, possibly sharing their first line with the end of the reply. Clients wrap an
+//!   attribution wherever their line length runs out: Gmail's German and Norwegian forms start with the name or
+//!   the weekday and may leave only `>:` or `Uhr:` on the next line. A wrapped attribution that does not open
+//!   like one (an opener word or a date) is taken only when a `>` quote follows it, so the last line of a reply
+//!   is never glued to the attribution below it. The closing colon may be missing ("… wrote") when a quote
+//!   follows; Gmail's ISO-dated form ("2016-03-03 17:21 GMT+01:00 Name") needs neither.
+//! - separators ("-----Original Message-----" and its translations, also bold-wrapped `*---- … ----*` as HTML
+//!   renders them);
 //! - header blocks (two or more distinct "From:/Sent:/To:/Subject:" fields, in any of the listed languages).
+//!
+//! A rule line (`----`, `____`, `====`) at most two blank lines above a marker belongs to it: Outlook and
+//! Outlook-for-Mac draw one above their header block, and leaving it would leave a line of the history.
 //!
 //! Forward markers are reported separately: a forwarded message is the customer's content, not history.
 
@@ -19,7 +28,8 @@ const VERBS: &[&str] = &[
     "wrote", "writes", "sent", "schrieb", "schreibt", "geschrieben", "écrit", "ecrit", "escribió", "escribio",
     "escreveu", "scritto", "scrive", "schreef", "geschreven", "napisał", "napisała", "napisal", "skrev", "skriver",
     "viết", "написал", "написала", "написал(а)", "kirjoitti", "yazdı", "napsal", "napsala", "írta", "скрев",
-    "έγραψε", "כתב", "كتب", "写道", "寫道", "작성", "wrote----",
+    "έγραψε", "כתב", "كتب", "写道", "寫道", "작성", "wrote----", "pisze", "napsal(a)", "napísal", "napísala",
+    "napísal(a)", "написав", "написала", "scris", "napisao", "napisala", "menulis", "kirjoittaa",
 ];
 
 /// Words that open an attribution in some language; used to find where an attribution starts when it shares a
@@ -34,13 +44,16 @@ const ORIGIN_FIELDS: &[&str] = &[
     "from", "sent", "date", "von", "gesendet", "datum", "de", "envoyé", "envoye", "enviado", "enviada", "fecha", "da",
     "inviato", "data", "van", "verzonden", "od", "wysłano", "fra", "sendt", "dato", "från", "skickat", "lähettäjä",
     "lähetetty", "от", "отправлено", "дата", "odesláno", "feladó", "elküldve", "kimden", "gönderildi", "tarih",
-    "差出人", "送信日時", "发件人", "发送时间", "寄件者", "寄件日期", "보낸 사람", "보낸 날짜",
+    "差出人", "送信日時", "发件人", "发送时间", "寄件者", "寄件日期", "보낸 사람", "보낸 날짜", "enviado el", "від",
+    "надіслано", "de la", "trimis", "šalje", "poslano", "από", "στάλθηκε", "từ", "đã gửi", "dari", "dikirim", "מאת",
+    "נשלח", "من", "تم الإرسال",
 ];
 const OTHER_FIELDS: &[&str] = &[
     "to", "cc", "bcc", "subject", "reply-to", "an", "betreff", "à", "a", "objet", "para", "asunto", "oggetto", "aan",
     "onderwerp", "do", "temat", "til", "emne", "till", "ämne", "vastaanottaja", "aihe", "assunto", "кому", "тема",
     "копия", "komu", "předmět", "címzett", "tárgy", "kime", "konu", "宛先", "件名", "收件人", "主题", "收件者", "主旨",
-    "받는 사람", "제목", "importance", "priority",
+    "받는 사람", "제목", "importance", "priority", "către", "subiect", "prima", "predmet", "προς", "θέμα", "đến",
+    "chủ đề", "kepada", "perihal", "אל", "נושא", "إلى", "الموضوع",
 ];
 
 /// Phrases inside a dashed separator line that mean "the previous message follows".
@@ -49,7 +62,10 @@ const ORIGINAL_MESSAGE: &[&str] = &[
     "message d'origine", "message original", "mensaje original", "messaggio originale", "oorspronkelijk bericht",
     "originalmeddelande", "original meddelelse", "opprinnelig melding", "mensagem original", "wiadomość oryginalna",
     "oryginalna wiadomość", "исходное сообщение", "исходное письмо", "alkuperäinen viesti", "původní zpráva",
-    "eredeti üzenet", "özgün ileti", "原始邮件", "原始郵件", "元のメッセージ", "원본 메시지",
+    "eredeti üzenet", "özgün ileti", "原始邮件", "原始郵件", "元のメッセージ", "원본 메시지", "oprindelig besked",
+    "ursprungligt meddelande", "originalnachricht", "původní e-mail", "оригинальное сообщение", "pôvodná správa",
+    "mesaj original", "originalna poruka", "orijinal mesaj", "αρχικό μήνυμα", "оригінальне повідомлення",
+    "початкове повідомлення", "tin nhắn gốc", "pesan asli", "ההודעה המקורית", "الرسالة الأصلية",
 ];
 
 /// Phrases that introduce a forwarded message.
@@ -57,7 +73,9 @@ const FORWARDED: &[&str] = &[
     "forwarded message", "begin forwarded message", "weitergeleitete nachricht", "message transféré",
     "message transfere", "mensaje reenviado", "messaggio inoltrato", "doorgestuurd bericht", "wiadomość przekazana",
     "videresendt meddelelse", "videresendt melding", "vidarebefordrat meddelande", "пересылаемое сообщение",
-    "mensagem encaminhada", "välitetty viesti", "转发的邮件", "転送されたメッセージ",
+    "mensagem encaminhada", "välitetty viesti", "转发的邮件", "転送されたメッセージ", "videresendt besked",
+    "пересланное сообщение", "переслане повідомлення", "přeposlaná zpráva", "preposlaná správa",
+    "mesaj redirecționat", "proslijeđena poruka", "προωθημένο μήνυμα", "iletilen mesaj", "wiadomość przekazana dalej",
 ];
 
 /// The longest run of lines one attribution may wrap over (Polymail puts the address on its own three lines).
@@ -99,7 +117,28 @@ pub fn marker_at(lines: &[&str], i: usize) -> Option<Marker> {
     if let Some(n) = header_block(lines, i) {
         return Some(Marker { kind: MarkerKind::HeaderBlock, lines: n, column: 0 });
     }
+    if is_rule(line) {
+        return rule_above_marker(lines, i);
+    }
     attribution(lines, i)
+}
+
+/// A line drawn of one repeated rule character (`-----`, `_____`, `=====`, `*****`), at least three long.
+pub fn is_rule(line: &str) -> bool {
+    let t = line.trim();
+    let mut chars = t.chars();
+    let Some(c) = chars.next() else { return false };
+    "-_=*~".contains(c) && t.len() >= 3 && chars.all(|d| d == c)
+}
+
+/// A rule line followed, after at most two blank lines, by a marker: the marker, extended up to the rule.
+fn rule_above_marker(lines: &[&str], i: usize) -> Option<Marker> {
+    let next = (i + 1..lines.len().min(i + 4)).find(|&k| !lines[k].trim().is_empty())?;
+    if is_rule(lines[next]) {
+        return None;
+    }
+    let m = marker_at(lines, next)?;
+    (m.column == 0 && m.kind != MarkerKind::Forwarded).then_some(Marker { kind: m.kind, lines: next - i + m.lines, column: 0 })
 }
 
 /// The kind of a dashed separator line, if it is one.
@@ -122,8 +161,10 @@ fn dashed_separator(line: &str) -> Option<MarkerKind> {
     if FORWARDED.iter().any(|p| lower == *p) {
         return Some(MarkerKind::Forwarded);
     }
-    // "Original Message" only counts inside a dashed line: in prose it is just two words.
-    let dashed = line.starts_with("--") || line.starts_with("__");
+    // "Original Message" only counts inside a dashed line: in prose it is just two words. HTML rendered to text
+    // may wrap the line in bold stars.
+    let undecorated = line.trim_start_matches('*').trim_start();
+    let dashed = undecorated.starts_with("--") || undecorated.starts_with("__");
     if dashed && ORIGINAL_MESSAGE.iter().any(|p| lower == *p) {
         return Some(MarkerKind::OriginalMessage);
     }
@@ -213,43 +254,109 @@ fn is_verb(word: &str) -> bool {
 }
 
 fn has_time_or_date(s: &str) -> bool {
-    // A digit next to a colon, dot, slash or dash ("6:54", "04/19", "2014-10-17", "14.02.") — cheap and
-    // language-free.
+    // A digit next to a colon, dot, slash or dash ("6:54", "04/19", "2014-10-17", "14.02."), or a year standing
+    // alone ("21 de noviembre de 2013,", "6 октября 2014 г.") — cheap and language-free.
     let b = s.as_bytes();
-    b.windows(2).any(|w| w[0].is_ascii_digit() && matches!(w[1], b':' | b'/' | b'.' | b'-'))
-        && b.iter().any(|c| c.is_ascii_digit())
+    b.windows(2).any(|w| w[0].is_ascii_digit() && matches!(w[1], b':' | b'/' | b'.' | b'-')) || has_year(b)
+}
+
+/// Four digits starting 19 or 20, not inside a longer number.
+fn has_year(b: &[u8]) -> bool {
+    b.windows(4).enumerate().any(|(k, w)| {
+        (w.starts_with(b"19") || w.starts_with(b"20"))
+            && w.iter().all(u8::is_ascii_digit)
+            && (k == 0 || !b[k - 1].is_ascii_digit())
+            && b.get(k + 4).is_none_or(|c| !c.is_ascii_digit())
+    })
+}
+
+/// The next non-blank line after `lines[..end]` starts a `>` quote.
+fn quote_follows(lines: &[&str], end: usize) -> bool {
+    lines.iter().skip(end).take(4).find(|l| !l.trim().is_empty()).is_some_and(|l| l.trim_start().starts_with('>'))
+}
+
+/// Gmail's locale-neutral attribution, "2016-03-03 17:21 GMT+01:00 Name", which may lack both address and colon.
+fn gmail_iso_attribution(s: &str) -> bool {
+    let b = s.as_bytes();
+    let iso_date = b.len() > 16
+        && b[..10].iter().enumerate().all(|(k, c)| if k == 4 || k == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && b[10] == b' ';
+    iso_date
+        && s[11..].split_whitespace().next().is_some_and(|t| t.contains(':') && t.starts_with(|c: char| c.is_ascii_digit()))
+        && s.split_whitespace().any(|w| w.starts_with("GMT") || w.starts_with("UTC"))
+        && !s.ends_with(['.', '!', '?'])
+        && s.split_whitespace().count() <= 12
 }
 
 /// An attribution starting at line `i`, possibly wrapped over following lines, possibly starting mid-line.
 fn attribution(lines: &[&str], i: usize) -> Option<Marker> {
     let first = lines[i].trim_end();
+    if first.len() > MAX_ATTRIBUTION_CHARS * 4 {
+        return None;
+    }
     // Every one-line attribution ends in a colon, a dash (Android) or an address's `>` (old Gmail).
     if first.ends_with([':', '：', '-', '>'])
         && let Some(column) = is_attribution(first.trim(), true)
     {
         return Some(Marker { kind: MarkerKind::Attribution, lines: 1, column: column_in(first, column) });
     }
-    // Only a line that opens like an attribution (an opener word or a date) may continue on the next lines;
-    // otherwise the last line of a reply could be glued to the attribution below it and cut with it.
     let head = first.trim().trim_start_matches(|c: char| c == '-' || c.is_whitespace());
+    if gmail_iso_attribution(head) {
+        return Some(Marker { kind: MarkerKind::Attribution, lines: 1, column: 0 });
+    }
+    // "On <date>, Bob <bob@x> wrote" with the colon lost: only when a quote follows.
+    if head.rsplit(char::is_whitespace).next().is_some_and(is_verb)
+        && quote_follows(lines, i + 1)
+        && is_attribution(&format!("{head}:"), false).is_some()
+    {
+        return Some(Marker { kind: MarkerKind::Attribution, lines: 1, column: 0 });
+    }
+    // A line that opens like an attribution (an opener word or a date) may continue on the next lines. Any other
+    // line may only when the whole is followed by a quote and starts a paragraph: otherwise the last line of a
+    // reply could be glued to the attribution below it and cut with it.
     let opens = head.starts_with(|c: char| c.is_ascii_digit())
         || OPENERS.iter().any(|o| head.strip_prefix(o).is_some_and(|r| r.starts_with([' ', ','])));
-    if !opens || head.ends_with(['.', '!', '?']) {
+    // Such a line carries a piece of the attribution itself: the address or the date.
+    let paragraph_start = (i == 0 || lines[i - 1].trim().is_empty())
+        && (head.contains('@') || head.contains(|c: char| c.is_ascii_digit()));
+    if !(opens || paragraph_start) || ends_sentence(head) {
         return None;
     }
     let mut joined = head.to_owned();
     for l in lines.iter().skip(i + 1).take(MAX_ATTRIBUTION_LINES - 1).enumerate() {
         let (k, part) = (l.0 + 1, l.1.trim());
-        joined.push(' ');
-        joined.push_str(part);
-        if joined.chars().count() > MAX_ATTRIBUTION_CHARS || part.ends_with(['.', '!', '?']) {
+        // Gmail may push the closing `>` of the address onto the next line ("> wrote:", ">:"), where it looks
+        // like a quote; it continues the attribution only while an address is open.
+        let open_address = joined.matches('<').count() > joined.matches('>').count();
+        if part.starts_with('>') && !open_address {
             return None;
         }
-        if is_attribution(&joined, false).is_some() {
+        // A wrap never leaves a blank line inside a loose candidate, and a continuation that is an attribution on
+        // its own means the real one starts there.
+        if !opens && (part.is_empty() || OPENERS.iter().any(|o| part.starts_with(&format!("{o} "))) || part.starts_with(|c: char| c.is_ascii_digit()) && has_time_or_date(part.split_whitespace().next().unwrap_or(""))) {
+            return None;
+        }
+        // Gmail may push the closing ">:" of the address onto a line of its own.
+        if !part.starts_with('>') {
+            joined.push(' ');
+        }
+        joined.push_str(part);
+        if joined.chars().count() > MAX_ATTRIBUTION_CHARS || ends_sentence(part) {
+            return None;
+        }
+        if is_attribution(&joined, false).is_some() && (opens || quote_follows(lines, i + k + 1)) {
             return Some(Marker { kind: MarkerKind::Attribution, lines: k + 1, column: 0 });
         }
     }
     None
+}
+
+/// The text ends a sentence. A day number with its ordinal dot ("Fr., 28.", "tir. 18.", as German and the Nordic
+/// languages write dates) does not.
+fn ends_sentence(s: &str) -> bool {
+    let last = s.rsplit(char::is_whitespace).next().unwrap_or("");
+    let ordinal = last.len() > 1 && last.strip_suffix('.').is_some_and(|d| d.chars().all(|c| c.is_ascii_digit()));
+    s.ends_with(['.', '!', '?']) && !ordinal
 }
 
 /// `offset` was measured in the trimmed line; map it back to the untrimmed one.
@@ -359,6 +466,37 @@ mod tests {
         let line = "reply--- On Wed, Apr 4, 2012 at 3:59 PM, me@domain.com wrote:";
         let m = at(line).unwrap();
         assert_eq!(&line[..m.column], "reply");
+    }
+
+    #[test]
+    fn loose_wraps_need_a_quote_below() {
+        let nb = "tir. 3. mar. 2026 kl. 09:14 skrev Kundeservice <kundeservice@example.org\n>:\n\n> Hei";
+        assert_eq!(at(nb).map(|m| m.lines), Some(2));
+        let de = "Support <support@example.de> schrieb am Di., 3.\nMärz 2026 um 09:14 Uhr:\n> Hallo";
+        assert_eq!(at(de).map(|m| m.lines), Some(2));
+        // The same two lines with no quote below are left alone: they could be the end of a reply.
+        assert_eq!(at("Support <support@example.de> schrieb am Di., 3.\nMärz 2026 um 09:14 Uhr:\nHallo"), None);
+        // A reply's last line is never glued to the attribution below it.
+        assert_eq!(at("Thanks Kim\nOn Mar 3, 2026 9:14 AM, \"Shop\" <\nshop@example.com> wrote:\n> Hi"), None);
+    }
+
+    #[test]
+    fn colon_less_and_iso_attributions() {
+        let no_colon = "On Tue, 3 Mar 2026 at 09:14, Billing <billing@example.com> wrote\n\n> Refund issued.";
+        assert_eq!(at(no_colon).map(|m| m.kind), Some(MarkerKind::Attribution));
+        assert_eq!(at("On Tue, 3 Mar 2026 at 09:14, Billing <billing@example.com> wrote\n\nThanks"), None);
+        assert_eq!(at("2026-03-03 09:14 GMT+01:00 Kim Lee").map(|m| m.kind), Some(MarkerKind::Attribution));
+        assert_eq!(at("El martes, 3 de marzo de 2026, Ana escribió:").map(|m| m.kind), Some(MarkerKind::Attribution));
+    }
+
+    #[test]
+    fn rules_go_with_the_marker_below_them() {
+        let block = "________________________________\nFrom: Sales <s@example.com>\nSent: Tuesday\nTo: Jo\n\nold";
+        assert_eq!(at(block).map(|m| (m.kind, m.lines)), Some((MarkerKind::HeaderBlock, 4)));
+        let spaced = " ------------------------------\n\n*From:* Sales\n*Sent:* Tuesday";
+        assert_eq!(at(spaced).map(|m| m.lines), Some(4));
+        assert_eq!(at("-----\nJust a rule above text"), None);
+        assert_eq!(at("*-------- Original Message --------*").map(|m| m.kind), Some(MarkerKind::OriginalMessage));
     }
 
     #[test]

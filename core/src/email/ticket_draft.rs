@@ -81,7 +81,7 @@ pub fn idempotency_key(message_id: Option<&str>, raw: &[u8]) -> String {
 /// A parsed message (whatever its loop-guard verdict) → a ticket draft.
 pub fn draft_from_parsed(parsed: ParsedEmail, raw: &[u8]) -> Result<EmailDraft, EmailError> {
     let (raw_body, body, source, mut strip) = choose_body(&parsed)?;
-    let (body, sig) = signature::split_signature_for(&body, parsed.sender.name.as_deref());
+    let (body, sig) = signature::split_signature(&body);
     strip.signature_cut = sig.is_some();
 
     let idempotency_key = idempotency_key(parsed.message_id.as_deref(), raw);
@@ -172,14 +172,15 @@ mod tests {
     const REPLY: &str = "From: Ana Lima <Ana@Example.com>\r\nTo: support@example.org\r\nSubject: =?UTF-8?Q?Re:_Rechnung_f=C3=BCr_M=C3=A4rz?=\r\n\
         Message-ID: <m2@example.com>\r\nIn-Reply-To: <m1@example.org>\r\nReferences: <m0@example.org> <m1@example.org>\r\n\
         Date: Thu, 26 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
-        Die Rechnung fehlt noch.\r\n\r\nViele Grüße\r\nAna\r\n\r\nAm 25.11.2026 um 09:00 schrieb Support <support@example.org>:\r\n> Wir haben Ihre Anfrage erhalten.\r\n";
+        Die Rechnung fehlt noch.\r\n\r\nViele Grüße\r\nAna\r\n\r\nVon meinem iPhone gesendet\r\n\r\nAm 25.11.2026 um 09:00 schrieb Support <support@example.org>:\r\n> Wir haben Ihre Anfrage erhalten.\r\n";
 
     #[test]
     fn reply_becomes_a_clean_draft() {
         let d = email_to_draft(REPLY.as_bytes(), DEFAULT_MAX_BYTES).unwrap();
         assert_eq!(d.draft.customer_email.as_deref(), Some("ana@example.com"));
         assert_eq!(d.draft.subject, "Re: Rechnung für März");
-        assert_eq!(d.draft.body, "Die Rechnung fehlt noch.");
+        // The sign-off is the customer's and stays; the device footer is the client's and goes.
+        assert_eq!(d.draft.body, "Die Rechnung fehlt noch.\n\nViele Grüße\nAna");
         assert_eq!(d.draft.idempotency_key, "m2@example.com");
         assert_eq!(d.draft.thread.in_reply_to.as_deref(), Some("m1@example.org"));
         assert_eq!(d.draft.thread.references, ["m0@example.org", "m1@example.org"]);
