@@ -41,6 +41,7 @@
 
 mod app;
 mod config;
+mod connections;
 mod error;
 mod s3;
 mod server;
@@ -55,7 +56,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{Config, LocalCredentials};
+pub use config::{Config, Limits, LocalCredentials};
 pub use error::EmbeddedError;
 pub use s3::store::ObjectMeta;
 pub use sqs::store::Depth as QueueDepth;
@@ -66,6 +67,7 @@ use s3::store::NotificationTarget;
 /// A running endpoint. Dropping it stops accepting connections; [`EmbeddedAws::shutdown`] also waits.
 pub struct EmbeddedAws {
     app: Arc<App>,
+    gate: Arc<connections::Gate>,
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
@@ -94,10 +96,20 @@ impl EmbeddedAws {
             })?;
         let app = Arc::new(App::new(config, storage, format!("http://{addr}")));
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(server::serve(listener, app.clone(), stopped.clone()));
+        let gate = Arc::new(connections::Gate::new(
+            app.config.limits.max_connections,
+            app.config.limits.overflow_connections,
+        ));
+        let task = tokio::spawn(connections::serve(
+            listener,
+            app.clone(),
+            gate.clone(),
+            stopped.clone(),
+        ));
         tokio::spawn(housekeeping(app.clone(), stopped));
         Ok(EmbeddedAws {
             app,
+            gate,
             addr,
             stop,
             task: Some(task),
@@ -111,6 +123,12 @@ impl EmbeddedAws {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Connections being served now (at most `Limits::max_connections`; overflow ones being refused 503 are not
+    /// counted).
+    pub fn open_connections(&self) -> usize {
+        self.gate.open()
     }
 
     pub fn queue_url(&self, name: &str) -> String {
