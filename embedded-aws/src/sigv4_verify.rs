@@ -5,7 +5,9 @@
 //! headers the client listed in `SignedHeaders`), following the rules `aws-sigv4` signs by, so any SDK request
 //! verifies and any tampering does not. S3 signs its path once-encoded and sends the payload hash in
 //! `x-amz-content-sha256` (checked against the body unless `UNSIGNED-PAYLOAD`/streaming-unsigned); every other
-//! service double-encodes the path and hashes the body itself. Presigned URLs are not supported.
+//! service double-encodes the path and hashes the body itself. Presigned URLs are not supported. The checks that
+//! need only headers (shape of `Authorization`, key id, `x-amz-date` window and scope date, payload mode) are
+//! [`precheck`], which the server runs before reading a body; [`verify`] runs it again and then the signature.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -453,6 +455,60 @@ mod tests {
         let late = time::macros::datetime!(2015-08-30 13:00:00 UTC);
         assert!(matches!(
             verify("GET", &uri, &headers, b"", &creds, late),
+            Err(AuthFailure::BadTime(_))
+        ));
+    }
+
+    /// What `precheck` refuses from the headers alone, before a body exists.
+    #[test]
+    fn precheck_refuses_malformed_scopes_and_times() {
+        let creds = LocalCredentials::new("AKIDEXAMPLE", "secret");
+        let now = time::macros::datetime!(2015-08-30 12:40:00 UTC);
+        let sig = "a".repeat(64);
+        let check = |credential: &str, signature: &str, date: Option<&str>| {
+            let mut headers = http::HeaderMap::new();
+            let auth = format!(
+                "AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host;x-amz-date, Signature={signature}"
+            );
+            headers.insert("authorization", auth.parse().unwrap());
+            if let Some(d) = date {
+                headers.insert("x-amz-date", d.parse().unwrap());
+            }
+            precheck(&headers, &creds, now).map(|_| ())
+        };
+        let good = "AKIDEXAMPLE/20150830/us-east-1/sqs/aws4_request";
+        assert_eq!(check(good, &sig, Some("20150830T123600Z")), Ok(()));
+        let malformed = |r: Result<(), AuthFailure>| matches!(r, Err(AuthFailure::Malformed(_)));
+        for bad_scope in [
+            "AKIDEXAMPLE/2015-08-30/us-east-1/sqs/aws4_request",
+            "AKIDEXAMPLE/20150830//sqs/aws4_request",
+            "AKIDEXAMPLE/20150830/us-east-1/SQS/aws4_request",
+            "AKIDEXAMPLE/20150830/us-east-1/sqs/aws5_request",
+            "AKIDEXAMPLE/20150830/us-east-1/sqs",
+        ] {
+            assert!(
+                malformed(check(bad_scope, &sig, Some("20150830T123600Z"))),
+                "{bad_scope}"
+            );
+        }
+        assert!(malformed(check(good, "xyz", Some("20150830T123600Z"))));
+        assert_eq!(
+            check(
+                "AKIDOTHER/20150830/us-east-1/sqs/aws4_request",
+                &sig,
+                Some("20150830T123600Z")
+            ),
+            Err(AuthFailure::UnknownKey)
+        );
+        for bad_time in [None, Some("20150830"), Some("20150830T100000Z")] {
+            assert!(
+                matches!(check(good, &sig, bad_time), Err(AuthFailure::BadTime(_))),
+                "{bad_time:?}"
+            );
+        }
+        let other_day = "AKIDEXAMPLE/20150829/us-east-1/sqs/aws4_request";
+        assert!(matches!(
+            check(other_day, &sig, Some("20150830T123600Z")),
             Err(AuthFailure::BadTime(_))
         ));
     }

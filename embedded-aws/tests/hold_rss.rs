@@ -11,7 +11,7 @@ use tr_embedded_aws::Limits;
 
 const PUTS: usize = 20;
 const BODY: usize = 64 * 1024 * 1024;
-const CHUNK: [u8; 64 * 1024] = [b'x'; 64 * 1024];
+static CHUNK: [u8; 64 * 1024] = [b'x'; 64 * 1024];
 
 #[test]
 fn twenty_unsigned_64_mib_puts_are_refused_with_little_rss_growth() {
