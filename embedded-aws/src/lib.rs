@@ -14,6 +14,22 @@
 //!   (group commit). SQLite checkpoints the WAL into the main file itself (fsyncing it) every ~1000 pages.
 //! - **Verification is real.** Each request's SigV4 signature is recomputed from the configured secret and
 //!   compared in constant time; a wrong secret or unknown key gets AWS's error for that protocol.
+//! - **Bounded per client.** What a request's headers can already refuse (no or malformed credentials, an unknown
+//!   key, a date outside the 15-minute window or not matching the scope, a declared length over the limit) is
+//!   refused before its body is read; early refusals drain a little unread body so the client sees the answer.
+//!   Connections are capped (overflow answered 503, then accepting pauses), slow headers and idle keep-alive
+//!   connections are cut, and a failing `accept` backs off instead of spinning. The knobs are [`Limits`] in
+//!   [`Config`] (and `serve` flags), with these defaults:
+//!
+//!   | knob | default | `serve` flag |
+//!   |---|---|---|
+//!   | `max_body_bytes` | 64 MiB | `--max-body BYTES` |
+//!   | `header_read_timeout` (also bounds a keep-alive wait) | 30 s | `--header-timeout SECS` |
+//!   | `idle_timeout` (keep-alive with nothing in flight) | 20 s | `--idle-timeout SECS` |
+//!   | `max_connections` | 512 | `--max-connections N` |
+//!   | `overflow_connections` (answered 503) | 64 | `--overflow-connections N` |
+//!   | `drain_bytes` / `drain_time` (after an early refusal) | 1 MiB / 1 s | `--drain-bytes`, `--drain-time` |
+//!   | `accept_backoff_max` (EMFILE etc., 5 ms doubling) | 1 s | `--accept-backoff-max SECS` |
 //!
 //! Start it with [`EmbeddedAws::start`]; point SDK clients at [`EmbeddedAws::endpoint`] (S3 with path-style
 //! addressing). The `tr-embedded-aws serve` binary runs the same thing as a process.
@@ -36,11 +52,14 @@
 //! - `s3::notification` S3 event JSON
 //! - `s3::store`       buckets, objects, notification targets
 //! - `s3::api`         the S3 calls (app, sigv4_verify, s3::{notification, store}, sqs::{messages, store})
-//! - `server`          HTTP in, signature checked, routed; errors per protocol (app, sigv4_verify, sqs::api, s3::api)
+//! - `server`          one request: refused early or read (bounded), signature checked, routed, errors per
+//!   protocol (app, sigv4_verify, sqs::api, s3::api)
+//! - `connections`     accept loop and connection lifecycle: cap, timeouts, accept back-off (app, server)
 //! - this file         [`EmbeddedAws`]: start, the Rust-side calls, housekeeping (everything above)
 
 mod app;
 mod config;
+mod connections;
 mod error;
 mod s3;
 mod server;
@@ -55,7 +74,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{Config, LocalCredentials};
+pub use config::{Config, Limits, LocalCredentials};
 pub use error::EmbeddedError;
 pub use s3::store::ObjectMeta;
 pub use sqs::store::Depth as QueueDepth;
@@ -66,6 +85,7 @@ use s3::store::NotificationTarget;
 /// A running endpoint. Dropping it stops accepting connections; [`EmbeddedAws::shutdown`] also waits.
 pub struct EmbeddedAws {
     app: Arc<App>,
+    gate: Arc<connections::Gate>,
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
@@ -94,10 +114,20 @@ impl EmbeddedAws {
             })?;
         let app = Arc::new(App::new(config, storage, format!("http://{addr}")));
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(server::serve(listener, app.clone(), stopped.clone()));
+        let gate = Arc::new(connections::Gate::new(
+            app.config.limits.max_connections,
+            app.config.limits.overflow_connections,
+        ));
+        let task = tokio::spawn(connections::serve(
+            listener,
+            app.clone(),
+            gate.clone(),
+            stopped.clone(),
+        ));
         tokio::spawn(housekeeping(app.clone(), stopped));
         Ok(EmbeddedAws {
             app,
+            gate,
             addr,
             stop,
             task: Some(task),
@@ -111,6 +141,12 @@ impl EmbeddedAws {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Connections being served now (at most `Limits::max_connections`; overflow ones being refused 503 are not
+    /// counted).
+    pub fn open_connections(&self) -> usize {
+        self.gate.open()
     }
 
     pub fn queue_url(&self, name: &str) -> String {

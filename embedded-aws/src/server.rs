@@ -1,50 +1,35 @@
-//! The HTTP side: accept connections, read each request whole, verify its SigV4 signature, and route it to SQS
-//! (`X-Amz-Target: AmazonSQS.*`) or S3 (everything else, path-style) on the same port.
+//! One request: refuse it early if its headers already say no, else read its body (bounded), verify its SigV4
+//! signature, and route it to SQS (`X-Amz-Target: AmazonSQS.*`) or S3 (everything else, path-style).
 //!
-//! Key decision: authentication failures are answered in the protocol the request spoke (SQS JSON `__type` or S3
-//! XML `<Error>`), with the codes AWS uses, because SDKs map errors by those codes.
+//! Key decisions:
+//! - Authentication failures are answered in the protocol the request spoke (SQS JSON `__type` or S3 XML
+//!   `<Error>`), with the codes AWS uses, because SDKs map errors by those codes.
+//! - **Refuse before reading.** Missing or malformed credentials, an unknown key, a skewed date and a declared
+//!   length over the limit are all visible in the headers, so they are answered before any body byte is read.
+//! - **Drain, then answer.** An early refusal reads and discards a bounded amount of the unread body first
+//!   (`drain_bytes` / `drain_time`), so a client still writing sees the status instead of a reset (EPIPE); a larger
+//!   or slower body is not waited for: the answer goes out with `Connection: close`. A client that asked
+//!   `Expect: 100-continue` is never told to continue, so it never sends the body.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http::request::Parts;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Incoming};
 
 use crate::app::App;
 use crate::error::{ApiError, ApiErrorKind};
 use crate::sigv4_verify::{self, AuthFailure};
 use crate::{s3, sqs};
 
-/// Larger bodies are refused before they are read (S3 single PUTs are meant for e-mails here).
-const MAX_BODY: usize = 64 * 1024 * 1024;
-
-pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let mut conn_shutdown = shutdown.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(app.clone(), req));
-                    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                    tokio::pin!(conn);
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        _ = conn_shutdown.changed() => conn.as_mut().graceful_shutdown(),
-                    }
-                });
-            }
-            _ = shutdown.changed() => return,
-        }
-    }
+/// How the connection was admitted: served normally, or past the cap and answered 503.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    Served,
+    Overloaded,
 }
 
 fn request_id() -> String {
@@ -179,31 +164,166 @@ fn s3_auth_error(f: &AuthFailure) -> ApiError {
     }
 }
 
-async fn handle(
+/// Which protocol a request speaks, decided from its headers: errors are rendered in it.
+enum Protocol {
+    Sqs(String),
+    S3 { head: bool },
+}
+
+impl Protocol {
+    fn of(parts: &Parts) -> Protocol {
+        match parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.strip_prefix("AmazonSQS."))
+        {
+            Some(action) => Protocol::Sqs(action.to_owned()),
+            None => Protocol::S3 {
+                head: parts.method == http::Method::HEAD,
+            },
+        }
+    }
+
+    fn error(&self, e: &ApiError) -> Response<Full<Bytes>> {
+        match self {
+            Protocol::Sqs(_) => sqs_error(e),
+            Protocol::S3 { head } => s3_error(e, *head),
+        }
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::s3(
+        413,
+        "EntityTooLarge",
+        "Your proposed upload exceeds the maximum allowed size",
+    )
+}
+
+fn overloaded(protocol: &Protocol) -> ApiError {
+    match protocol {
+        Protocol::Sqs(_) => ApiError::sqs(
+            503,
+            "ServiceUnavailable",
+            "com.amazonaws.sqs#ServiceUnavailable",
+            "The endpoint is at its connection limit; retry later.",
+        ),
+        Protocol::S3 { .. } => ApiError::s3(503, "SlowDown", "Please reduce your request rate."),
+    }
+}
+
+/// Why a body could not be read whole.
+#[derive(Debug)]
+enum BodyError {
+    TooLarge,
+    Read(hyper::Error),
+}
+
+/// Reads the body up to `max` bytes; past that it stops (the rest stays unread).
+async fn read_body(body: &mut Incoming, max: usize) -> Result<Bytes, BodyError> {
+    let mut out = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.map_err(BodyError::Read)?.into_data() {
+            if out.len() + data.len() > max {
+                return Err(BodyError::TooLarge);
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out.freeze())
+}
+
+/// Reads and discards what is left of `body` within the drain budget; says whether it all arrived (then the
+/// connection can be kept).
+async fn drain(body: &mut Incoming, headers: &http::HeaderMap, app: &App) -> bool {
+    let limits = &app.config.limits;
+    let expects_continue = headers
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if body.is_end_stream() {
+        return true;
+    }
+    if expects_continue || body.size_hint().lower() > limits.drain_bytes {
+        return false; // not asked for, or too much to be worth reading: answer and close
+    }
+    let discard = async {
+        let mut seen = 0u64;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return false };
+            if let Some(data) = frame.data_ref() {
+                seen += data.len() as u64;
+                if seen > limits.drain_bytes {
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    tokio::time::timeout(limits.drain_time, discard)
+        .await
+        .unwrap_or(false)
+}
+
+/// An answer given before (or instead of) reading the body: drain what is cheap to drain, else close.
+async fn refuse(
+    app: &App,
+    parts: &Parts,
+    body: &mut Incoming,
+    response: Response<Full<Bytes>>,
+) -> Response<Full<Bytes>> {
+    let mut response = response;
+    if !drain(body, &parts.headers, app).await {
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
+pub async fn handle(
     app: Arc<App>,
     req: Request<Incoming>,
+    admission: Admission,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let sqs_action = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.strip_prefix("AmazonSQS."))
-        .map(str::to_owned);
-    let head = parts.method == http::Method::HEAD;
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
+    let (parts, mut body) = req.into_parts();
+    let protocol = Protocol::of(&parts);
+    if admission == Admission::Overloaded {
+        let answer = protocol.error(&overloaded(&protocol));
+        return Ok(refuse(&app, &parts, &mut body, answer).await);
+    }
+    let early = sigv4_verify::precheck(
+        &parts.headers,
+        &app.config.credentials,
+        time::OffsetDateTime::now_utc(),
+    );
+    if let Err(f) = early {
+        let answer = match &protocol {
+            Protocol::Sqs(_) => sqs_error(&sqs_auth_error(&f)),
+            Protocol::S3 { head } => s3_error(&s3_auth_error(&f), *head),
+        };
+        return Ok(refuse(&app, &parts, &mut body, answer).await);
+    }
+    let max = app.config.limits.max_body_bytes;
+    if body.size_hint().lower() > max as u64 {
+        let answer = protocol.error(&too_large());
+        return Ok(refuse(&app, &parts, &mut body, answer).await);
+    }
+    let body = match read_body(&mut body, max).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge) => {
+            let answer = protocol.error(&too_large());
+            return Ok(refuse(&app, &parts, &mut body, answer).await);
+        }
+        Err(BodyError::Read(e)) => {
+            // The client went away or broke framing mid-body; hyper closes the connection after this answer.
             let e = ApiError::s3(
-                413,
-                "EntityTooLarge",
-                "Your proposed upload exceeds the maximum allowed size",
+                400,
+                "IncompleteBody",
+                format!("could not read the request body: {e}"),
             );
-            return Ok(if sqs_action.is_some() {
-                sqs_error(&e)
-            } else {
-                s3_error(&e, head)
-            });
+            return Ok(protocol.error(&e));
         }
     };
     let verified = sigv4_verify::verify(
@@ -214,23 +334,26 @@ async fn handle(
         &app.config.credentials,
         time::OffsetDateTime::now_utc(),
     );
-    if let Some(action) = sqs_action {
-        let verified = match verified {
-            Ok(v) => v,
-            Err(f) => return Ok(sqs_error(&sqs_auth_error(&f))),
-        };
-        return Ok(
-            match sqs::api::handle(&app, &action, &body, &verified.access_key_id).await {
-                Ok(value) => Response::builder()
-                    .status(StatusCode::OK)
-                    .header("content-type", "application/x-amz-json-1.0")
-                    .header("x-amzn-requestid", request_id())
-                    .body(Full::new(Bytes::from(value.to_string())))
-                    .expect("static response parts"),
-                Err(e) => sqs_error(&e),
-            },
-        );
-    }
+    let head = match protocol {
+        Protocol::S3 { head } => head,
+        Protocol::Sqs(action) => {
+            let verified = match verified {
+                Ok(v) => v,
+                Err(f) => return Ok(sqs_error(&sqs_auth_error(&f))),
+            };
+            return Ok(
+                match sqs::api::handle(&app, &action, &body, &verified.access_key_id).await {
+                    Ok(value) => Response::builder()
+                        .status(StatusCode::OK)
+                        .header("content-type", "application/x-amz-json-1.0")
+                        .header("x-amzn-requestid", request_id())
+                        .body(Full::new(Bytes::from(value.to_string())))
+                        .expect("static response parts"),
+                    Err(e) => sqs_error(&e),
+                },
+            );
+        }
+    };
     let verified = match verified {
         Ok(v) => v,
         Err(f) => return Ok(s3_error(&s3_auth_error(&f), head)),

@@ -5,7 +5,9 @@
 //! headers the client listed in `SignedHeaders`), following the rules `aws-sigv4` signs by, so any SDK request
 //! verifies and any tampering does not. S3 signs its path once-encoded and sends the payload hash in
 //! `x-amz-content-sha256` (checked against the body unless `UNSIGNED-PAYLOAD`/streaming-unsigned); every other
-//! service double-encodes the path and hashes the body itself. Presigned URLs are not supported.
+//! service double-encodes the path and hashes the body itself. Presigned URLs are not supported. The checks that
+//! need only headers (shape of `Authorization`, key id, `x-amz-date` window and scope date, payload mode) are
+//! [`precheck`], which the server runs before reading a body; [`verify`] runs it again and then the signature.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -74,21 +76,85 @@ fn parse_authorization(value: &str) -> Result<AuthHeader<'_>, AuthFailure> {
     let malformed = |what: &str| AuthFailure::Malformed(format!("Authorization header: {what}"));
     let credential = credential.ok_or_else(|| malformed("no Credential"))?;
     let scope: Vec<&str> = credential.split('/').collect();
-    if scope.len() != 5 || scope[4] != "aws4_request" {
+    let name = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let well_formed = scope.len() == 5
+        && !scope[0].is_empty()
+        && scope[1].len() == 8
+        && scope[1].bytes().all(|b| b.is_ascii_digit())
+        && name(scope[2])
+        && name(scope[3])
+        && scope[4] == "aws4_request";
+    if !well_formed {
         return Err(malformed(
-            "Credential is not KEY/DATE/REGION/SERVICE/aws4_request",
+            "Credential is not KEY/YYYYMMDD/REGION/SERVICE/aws4_request",
         ));
+    }
+    let signed_headers: Vec<&str> = signed
+        .ok_or_else(|| malformed("no SignedHeaders"))?
+        .split(';')
+        .collect();
+    if signed_headers.iter().any(|h| h.is_empty()) {
+        return Err(malformed("empty name in SignedHeaders"));
+    }
+    let signature = signature.ok_or_else(|| malformed("no Signature"))?;
+    if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(malformed("Signature is not 64 hex digits"));
     }
     Ok(AuthHeader {
         access_key_id: scope[0],
         date: scope[1],
         region: scope[2],
         service: scope[3],
-        signed_headers: signed
-            .ok_or_else(|| malformed("no SignedHeaders"))?
-            .split(';')
-            .collect(),
-        signature: signature.ok_or_else(|| malformed("no Signature"))?,
+        signed_headers,
+        signature,
+    })
+}
+
+/// What the headers alone establish: a well-formed SigV4 header for our key, dated within the skew window.
+pub struct Prechecked<'a> {
+    auth: AuthHeader<'a>,
+    amz_date: &'a str,
+    /// `x-amz-content-sha256` if sent and not a hash to check against the body.
+    unsigned_payload: Option<&'a str>,
+}
+
+/// Everything that can be refused before a body byte is read: a missing or malformed `Authorization`, an unknown
+/// key, a missing, skewed or inconsistent `x-amz-date`, an unsupported payload mode. The signature itself needs
+/// the body's hash, so [`verify`] finishes the job.
+pub fn precheck<'a>(
+    headers: &'a http::HeaderMap,
+    credentials: &LocalCredentials,
+    now: OffsetDateTime,
+) -> Result<Prechecked<'a>, AuthFailure> {
+    let authorization = headers
+        .get(http::header::AUTHORIZATION)
+        .ok_or(AuthFailure::Missing)?
+        .to_str()
+        .map_err(|_| AuthFailure::Malformed("Authorization header is not ASCII".into()))?;
+    let auth = parse_authorization(authorization)?;
+    if auth.access_key_id != credentials.access_key_id {
+        return Err(AuthFailure::UnknownKey);
+    }
+    let amz_date = header_str(headers, "x-amz-date")
+        .ok_or_else(|| AuthFailure::BadTime("no x-amz-date".into()))?;
+    check_time(amz_date, auth.date, now)?;
+    let unsigned_payload = match header_str(headers, "x-amz-content-sha256") {
+        Some(h) if h == UNSIGNED_PAYLOAD || h == STREAMING_UNSIGNED_TRAILER => Some(h),
+        Some(h) if h.starts_with("STREAMING-") => {
+            return Err(AuthFailure::Malformed(format!(
+                "payload signing mode {h} is not supported"
+            )));
+        }
+        _ => None,
+    };
+    Ok(Prechecked {
+        auth,
+        amz_date,
+        unsigned_payload,
     })
 }
 
@@ -141,34 +207,24 @@ fn verify_with(
     now: OffsetDateTime,
     path_rule: impl FnOnce(&str) -> PathRule,
 ) -> Result<Verified, AuthFailure> {
-    let authorization = headers
-        .get(http::header::AUTHORIZATION)
-        .ok_or(AuthFailure::Missing)?
-        .to_str()
-        .map_err(|_| AuthFailure::Malformed("Authorization header is not ASCII".into()))?;
-    let auth = parse_authorization(authorization)?;
-    if auth.access_key_id != credentials.access_key_id {
-        return Err(AuthFailure::UnknownKey);
-    }
-    let amz_date = header_str(headers, "x-amz-date")
-        .ok_or_else(|| AuthFailure::BadTime("no x-amz-date".into()))?;
-    check_time(amz_date, auth.date, now)?;
-
-    let payload_hash = match header_str(headers, "x-amz-content-sha256") {
-        Some(h) if h == UNSIGNED_PAYLOAD || h == STREAMING_UNSIGNED_TRAILER => h.to_owned(),
-        Some(h) if h.starts_with("STREAMING-") => {
-            return Err(AuthFailure::Malformed(format!(
-                "payload signing mode {h} is not supported"
-            )));
-        }
-        Some(h) => {
+    let Prechecked {
+        auth,
+        amz_date,
+        unsigned_payload,
+    } = precheck(headers, credentials, now)?;
+    let payload_hash = match (
+        unsigned_payload,
+        header_str(headers, "x-amz-content-sha256"),
+    ) {
+        (Some(mode), _) => mode.to_owned(),
+        (None, Some(h)) => {
             let actual = hex::encode(Sha256::digest(body));
             if !h.eq_ignore_ascii_case(&actual) {
                 return Err(AuthFailure::PayloadHashMismatch);
             }
             actual
         }
-        None => hex::encode(Sha256::digest(body)),
+        (None, None) => hex::encode(Sha256::digest(body)),
     };
 
     let canonical = canonical_request(
@@ -399,6 +455,60 @@ mod tests {
         let late = time::macros::datetime!(2015-08-30 13:00:00 UTC);
         assert!(matches!(
             verify("GET", &uri, &headers, b"", &creds, late),
+            Err(AuthFailure::BadTime(_))
+        ));
+    }
+
+    /// What `precheck` refuses from the headers alone, before a body exists.
+    #[test]
+    fn precheck_refuses_malformed_scopes_and_times() {
+        let creds = LocalCredentials::new("AKIDEXAMPLE", "secret");
+        let now = time::macros::datetime!(2015-08-30 12:40:00 UTC);
+        let sig = "a".repeat(64);
+        let check = |credential: &str, signature: &str, date: Option<&str>| {
+            let mut headers = http::HeaderMap::new();
+            let auth = format!(
+                "AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host;x-amz-date, Signature={signature}"
+            );
+            headers.insert("authorization", auth.parse().unwrap());
+            if let Some(d) = date {
+                headers.insert("x-amz-date", d.parse().unwrap());
+            }
+            precheck(&headers, &creds, now).map(|_| ())
+        };
+        let good = "AKIDEXAMPLE/20150830/us-east-1/sqs/aws4_request";
+        assert_eq!(check(good, &sig, Some("20150830T123600Z")), Ok(()));
+        let malformed = |r: Result<(), AuthFailure>| matches!(r, Err(AuthFailure::Malformed(_)));
+        for bad_scope in [
+            "AKIDEXAMPLE/2015-08-30/us-east-1/sqs/aws4_request",
+            "AKIDEXAMPLE/20150830//sqs/aws4_request",
+            "AKIDEXAMPLE/20150830/us-east-1/SQS/aws4_request",
+            "AKIDEXAMPLE/20150830/us-east-1/sqs/aws5_request",
+            "AKIDEXAMPLE/20150830/us-east-1/sqs",
+        ] {
+            assert!(
+                malformed(check(bad_scope, &sig, Some("20150830T123600Z"))),
+                "{bad_scope}"
+            );
+        }
+        assert!(malformed(check(good, "xyz", Some("20150830T123600Z"))));
+        assert_eq!(
+            check(
+                "AKIDOTHER/20150830/us-east-1/sqs/aws4_request",
+                &sig,
+                Some("20150830T123600Z")
+            ),
+            Err(AuthFailure::UnknownKey)
+        );
+        for bad_time in [None, Some("20150830"), Some("20150830T100000Z")] {
+            assert!(
+                matches!(check(good, &sig, bad_time), Err(AuthFailure::BadTime(_))),
+                "{bad_time:?}"
+            );
+        }
+        let other_day = "AKIDEXAMPLE/20150829/us-east-1/sqs/aws4_request";
+        assert!(matches!(
+            check(other_day, &sig, Some("20150830T123600Z")),
             Err(AuthFailure::BadTime(_))
         ));
     }

@@ -2,10 +2,12 @@
 //! target from the environment `scripts/test` prepares.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::collections::BTreeMap;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use tr_embedded_aws::{Config, EmbeddedAws, LocalCredentials};
+use tr_embedded_aws::{Config, EmbeddedAws, Limits, LocalCredentials};
 
 pub const ACCESS_KEY: &str = "AKIDEMBEDDEDTEST";
 pub const SECRET: &str = "embedded-test-secret";
@@ -75,11 +77,15 @@ impl Target {
 
 /// Starts an embedded endpoint on a random port in a fresh directory (kept alive by the returned guard).
 pub async fn embedded() -> (EmbeddedAws, tempfile::TempDir, Target) {
+    embedded_with(Limits::default()).await
+}
+
+/// [`embedded`] with other limits (the hold tests shorten timeouts and caps).
+pub async fn embedded_with(limits: Limits) -> (EmbeddedAws, tempfile::TempDir, Target) {
     let dir = tempfile::tempdir().unwrap();
-    let server = EmbeddedAws::start(Config::new(
-        dir.path(),
-        LocalCredentials::new(ACCESS_KEY, SECRET),
-    ))
+    let server = EmbeddedAws::start(
+        Config::new(dir.path(), LocalCredentials::new(ACCESS_KEY, SECRET)).with_limits(limits),
+    )
     .await
     .unwrap();
     let target = Target {
