@@ -147,8 +147,9 @@ pub async fn replay_target(state: &LocalAwsState, dlq: &str, to: Option<&str>) -
         let out = sqs
             .get_queue_attributes()
             .queue_url(url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .attribute_names(QueueAttributeName::RedrivePolicy)
+            // `All`: a queue without a RedrivePolicy has no such attribute, and asking for it by name is an error
+            // on the embedded endpoint (AWS answers without it).
+            .attribute_names(QueueAttributeName::All)
             .send()
             .await
             .with_context(|| format!("GetQueueAttributes {name}"))?;
