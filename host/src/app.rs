@@ -7,18 +7,42 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-
-use crate::http_trigger::{HttpComponent, HttpTrigger};
-use crate::kv_sqlite::SqliteKv;
-use crate::manifest::{FileMount, LoadedManifest, SqsTrigger};
+use crate::http_trigger::{HttpComponent, HttpTrigger, Route, Router};
+use crate::kv::{KvAccess, KvError, SqliteKv};
+use crate::manifest::{FileMount, LoadedManifest, ManifestError, SqsTrigger};
 use crate::outbound::AllowedHosts;
-use crate::routes::{Route, Router};
 use crate::runtime::{self, ComponentEnv};
-use crate::spin_bindings::sqs_guest::SpinSqsPre;
-use crate::sqs_guest::{SqsComponent, SqsGuests};
-use crate::variables::ResolvedVariables;
+use crate::sqs_trigger::{SpinSqsPre, SqsComponent, SqsGuests};
+use crate::variables::{ResolvedVariables, VariablesError, VariablesState};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
+
+/// Why an application cannot start; each names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("{}", manifest.display())]
+    Variables { manifest: PathBuf, source: VariablesError },
+    #[error("creating {}", path.display())]
+    StateDir { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Kv(#[from] KvError),
+    /// A manifest entry the host cannot honour.
+    #[error("component `{id}`: {problem}")]
+    Component { id: String, problem: String },
+    /// The component does not link against what the host offers (a missing import, a wrong WIT version).
+    #[error("component `{id}` ({}): {message}", source_path.display())]
+    Link { id: String, source_path: PathBuf, message: String },
+    #[error("component `{id}` does not export {export}: {message}")]
+    Export { id: String, export: &'static str, message: String },
+    /// wasmtime itself: the engine, the linker, or a .wasm it cannot load.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+fn runtime_error(e: wasmtime::Error) -> LoadError {
+    LoadError::Runtime(format!("{e:#}"))
+}
 
 pub struct Options {
     pub manifest: PathBuf,
@@ -34,13 +58,15 @@ pub struct Options {
 
 pub struct App {
     pub manifest: LoadedManifest,
+    /// The application's variables as resolved at start-up (secrets among them: `Debug` shows names only).
+    pub variables: Arc<ResolvedVariables>,
     pub http: Arc<HttpTrigger>,
     pub sqs: Arc<SqsGuests>,
     pub sqs_triggers: Vec<SqsTrigger>,
 }
 
 impl App {
-    pub fn load(options: &Options) -> anyhow::Result<Self> {
+    pub fn load(options: &Options) -> Result<Self, LoadError> {
         let manifest = LoadedManifest::load(&options.manifest)?;
         let variables = Arc::new(
             ResolvedVariables::resolve(&manifest.manifest, &options.variables, |k| {
@@ -49,14 +75,14 @@ impl App {
                     options.variable_defaults.get(&name).cloned()
                 })
             })
-                .with_context(|| format!("{}", manifest.path.display()))?,
+                .map_err(|source| LoadError::Variables { manifest: manifest.path.clone(), source })?,
         );
         let spin_dir = manifest.dir.join(".spin");
-        std::fs::create_dir_all(&spin_dir).with_context(|| format!("creating {}", spin_dir.display()))?;
+        std::fs::create_dir_all(&spin_dir).map_err(|source| LoadError::StateDir { path: spin_dir.clone(), source })?;
         let kv = Arc::new(SqliteKv::open(&spin_dir.join("sqlite_key_value.db"))?);
 
-        let engine = runtime::engine()?;
-        let linker = runtime::linker(&engine)?;
+        let engine = runtime::engine().map_err(runtime_error)?;
+        let linker = runtime::linker(&engine).map_err(runtime_error)?;
         let http_ids: Vec<&str> = manifest.manifest.trigger.http.iter().map(|t| t.component.as_str()).collect();
         let sqs_ids: Vec<&str> = manifest.manifest.trigger.sqs.iter().map(|t| t.component.as_str()).collect();
 
@@ -67,18 +93,26 @@ impl App {
                 continue;
             }
             let env = Arc::new(component_env(&manifest, id, &kv, &variables)?);
-            let component = runtime::load(&engine, &manifest.source_path(id))?;
-            let instance_pre = linker
-                .instantiate_pre(&component)
-                .map_err(|e| anyhow::anyhow!("component `{id}` ({}): {e}", c.source.display()))?;
+            let component = runtime::load(&engine, &manifest.source_path(id)).map_err(runtime_error)?;
+            let instance_pre = linker.instantiate_pre(&component).map_err(|e| LoadError::Link {
+                id: id.clone(),
+                source_path: c.source.clone(),
+                message: e.to_string(),
+            })?;
             if http_ids.contains(&id.as_str()) {
-                let pre = ServicePre::new(instance_pre.clone())
-                    .map_err(|e| anyhow::anyhow!("component `{id}` does not export wasi:http/handler@0.3.0: {e}"))?;
+                let pre = ServicePre::new(instance_pre.clone()).map_err(|e| LoadError::Export {
+                    id: id.clone(),
+                    export: "wasi:http/handler@0.3.0",
+                    message: e.to_string(),
+                })?;
                 http_components.insert(id.clone(), HttpComponent { pre, env: env.clone() });
             }
             if sqs_ids.contains(&id.as_str()) {
-                let pre = SpinSqsPre::new(instance_pre)
-                    .map_err(|e| anyhow::anyhow!("component `{id}` does not export spin:sqs handle-queue-message: {e}"))?;
+                let pre = SpinSqsPre::new(instance_pre).map_err(|e| LoadError::Export {
+                    id: id.clone(),
+                    export: "spin:sqs handle-queue-message",
+                    message: e.to_string(),
+                })?;
                 sqs_components.insert(id.clone(), SqsComponent { pre, env });
             }
         }
@@ -102,7 +136,7 @@ impl App {
                 SqsTrigger { queue_url: options.queue_urls.get(name).cloned().unwrap_or(url), ..t.clone() }
             })
             .collect();
-        Ok(Self { manifest, http, sqs, sqs_triggers })
+        Ok(Self { manifest, variables, http, sqs, sqs_triggers })
     }
 }
 
@@ -111,16 +145,18 @@ fn component_env(
     id: &str,
     kv: &Arc<SqliteKv>,
     variables: &Arc<ResolvedVariables>,
-) -> anyhow::Result<ComponentEnv> {
+) -> Result<ComponentEnv, LoadError> {
     let c = manifest.component(id);
+    let problem = |problem: String| LoadError::Component { id: id.to_owned(), problem };
     for label in &c.key_value_stores {
-        anyhow::ensure!(
-            label == "default",
-            "component `{id}`: key-value store `{label}` has no backend (only `default` exists without a runtime config)"
-        );
+        if label != "default" {
+            return Err(problem(format!(
+                "key-value store `{label}` has no backend (only `default` exists without a runtime config)"
+            )));
+        }
     }
     let hosts: Vec<String> = c.allowed_outbound_hosts.iter().map(|h| variables.expand(h)).collect();
-    let allowed_hosts = AllowedHosts::parse(&hosts).map_err(|e| anyhow::anyhow!("component `{id}`: {e}"))?;
+    let allowed_hosts = AllowedHosts::parse(&hosts).map_err(|e| problem(e.to_string()))?;
     let mut files = Vec::new();
     for mount in &c.files {
         let (source, destination) = match mount {
@@ -128,15 +164,15 @@ fn component_env(
             FileMount::Mapped { source, destination } => (source.clone(), destination.clone()),
         };
         let host = manifest.dir.join(&source);
-        anyhow::ensure!(host.is_dir(), "component `{id}`: files entry {} is not a directory", host.display());
+        if !host.is_dir() {
+            return Err(problem(format!("files entry {} is not a directory", host.display())));
+        }
         files.push((host, destination));
     }
     Ok(ComponentEnv {
         id: id.to_owned(),
-        kv: kv.clone(),
-        key_value_stores: c.key_value_stores.clone(),
-        variables: variables.clone(),
-        component_variables: c.variables.clone(),
+        kv: Arc::new(KvAccess { backend: kv.clone(), labels: c.key_value_stores.clone() }),
+        variables: Arc::new(VariablesState { resolved: variables.clone(), component: c.variables.clone() }),
         allowed_hosts,
         files,
         environment: c.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),

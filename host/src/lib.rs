@@ -1,36 +1,26 @@
-//! tr-host: runs tr-intake's spin.toml on wasmtime, faithfully to Spin 4.1, on one machine.
+//! tr-host: a Spin-like runtime library that runs tr-intake's spin.toml on wasmtime, faithfully to Spin 4.1, on
+//! one machine. The `tr-intake` command line and its tools live above it, in `devtools/`.
 //!
-//! Split by capability, one file per concern (`*_impl.rs`: one per WIT interface the host implements):
-//! - [`manifest`]: spin.toml v2, unknown keys refused with file and line.
-//! - [`variables`]: Spin's variable resolution (flags, `SPIN_VARIABLE_*`, defaults, component templates).
-//! - [`outbound`]: `allowed_outbound_hosts` matching.
-//! - [`kv_sqlite`]: the key-value backend in Spin's SQLite layout.
-//! - [`routes`]: Spin route matching and the `spin-*` request headers.
-//! - [`runtime`]: engine, linker (WASI 0.2 + 0.3, wasi-http, Spin interfaces), per-call stores, CPU limits.
-//! - [`spin_bindings`]: generated bindings (kept apart). [`spin_kv_impl`], [`spin_variables_impl`],
-//!   [`outbound_impl`]: the host side of spin:key-value, spin:variables and wasi:http/client's policy.
-//! - [`http_trigger`]: hyper server, one fresh instance per request.
-//! - [`sqs_guest`]: one message through a spin:sqs guest.
-//! - [`app`]: spin.toml → everything above, checked before anything listens.
-//! - [`sqs_trigger`]: `[[trigger.sqs]]`, polling with the AWS SDK like the trigger-sqs plugin.
-//! - [`local_aws`]: the embedded default — the embedded SQS/S3 endpoint, its queues and bucket, and the wiring.
-//! - [`mail_drop`]: raw mail into the bucket as SES inbound writes it (`mail send`, the watched folder).
-//! - [`inspect`]: `tickets`, `queues` and `replay` for a person looking at a running pipeline.
+//! Key decision: split by capability as Spin's `factor-*` crates are — each capability (key-value, variables,
+//! outbound HTTP) owns its state and links its WIT interface given a getter into the store's data, so it knows
+//! nothing of the runtime that composes it; generated bindings sit apart in each capability's `bindings.rs`,
+//! hand-written host code in one `*_impl.rs` per WIT interface.
+//!
+//! Crate map, lowest layer first (a module imports only from the lines above it; no circles):
+//! - [`manifest`]: spin.toml v2, unknown keys refused with file and line; variable-name and template syntax.
+//! - [`variables`]: Spin's variable resolution (flags, `SPIN_VARIABLE_*`, defaults, component templates) and `spin:variables` (`variables_impl`). → manifest
+//! - [`outbound`]: `allowed_outbound_hosts` matching and the `wasi:http/client` policy (`http_client_impl`).
+//! - [`kv`]: the SQLite backend in Spin's layout and `spin:key-value` (`key_value_impl`), each instance's handles in its own table.
+//! - [`runtime`]: engine, linker (WASI 0.2 + 0.3, wasi-http, the capabilities), per-call stores, CPU limits. → kv, variables, outbound
+//! - [`http_trigger`]: Spin route matching and `spin-*` headers (`routes`), the hyper server, one instance per request (`server`). → runtime
+//! - [`sqs_trigger`]: `[[trigger.sqs]]` polling with the AWS SDK (`poller`), one message through a `spin:sqs` guest (`guest`). → runtime, manifest
+//! - [`app`]: spin.toml → everything above, checked before anything listens. → all of the above
 
-pub mod app;
-pub mod http_trigger;
-pub mod inspect;
-pub mod kv_sqlite;
-pub mod local_aws;
-pub mod mail_drop;
 pub mod manifest;
-pub mod outbound;
-pub mod outbound_impl;
-pub mod routes;
-pub mod runtime;
-pub mod spin_bindings;
-pub mod spin_kv_impl;
-pub mod spin_variables_impl;
-pub mod sqs_guest;
-pub mod sqs_trigger;
 pub mod variables;
+pub mod outbound;
+pub mod kv;
+pub mod runtime;
+pub mod http_trigger;
+pub mod sqs_trigger;
+pub mod app;

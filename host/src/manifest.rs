@@ -207,7 +207,7 @@ fn validate(m: &Manifest) -> Result<(), String> {
     for (id, c) in &m.component {
         for (name, template) in &c.variables {
             check_variable_name(name).map_err(|e| format!("[component.{id}.variables] {e}"))?;
-            for reference in crate::variables::template_references(template)
+            for reference in template_references(template)
                 .map_err(|e| format!("[component.{id}.variables] {name}: {e}"))?
             {
                 if !m.variables.contains_key(&reference) {
@@ -228,6 +228,21 @@ pub fn check_variable_name(name: &str) -> Result<(), String> {
         && !name.contains("__")
         && !name.ends_with('_');
     if ok { Ok(()) } else { Err(format!("`{name}` is not a valid variable name (lower-case letters, digits, single underscores)")) }
+}
+
+/// The application variables a template refers to (`"{{ name }}"`, literal text allowed around it). Template
+/// syntax belongs to the manifest: it is checked here at load, and [`crate::variables`] expands what passed.
+pub fn template_references(template: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let end = rest[start..].find("}}").ok_or_else(|| format!("unclosed `{{{{` in `{template}`"))?;
+        let name = rest[start + 2..start + end].trim();
+        check_variable_name(name)?;
+        out.push(name.to_owned());
+        rest = &rest[start + end + 2..];
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,4 +1,7 @@
 //! The wasmtime side shared by both triggers: one engine, one linker, and a fresh store per request or message.
+//! This is where the capabilities meet (Spin's `RuntimeFactors`): each owns its state ([`KvState`],
+//! [`VariablesState`], [`OutboundHooks`]) and links itself given a getter into [`Ctx`]; none of them knows this
+//! module.
 //!
 //! Guests built for `wasm32-wasip2` import WASI 0.3 (spin-sdk 7) *and* WASI 0.2 (from Rust's std), so both are
 //! linked. Each component is type-checked and its imports resolved once at start-up (`InstancePre`); a request
@@ -6,7 +9,6 @@
 //! 10 ms; a running guest yields to the executor at each tick and traps once it has run for its limit, so a guest
 //! stuck in a loop fails that one call, never holds a worker thread for long, and the host keeps serving.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,10 +18,9 @@ use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::kv_sqlite::SqliteKv;
-use crate::outbound::AllowedHosts;
-use crate::outbound_impl::OutboundHooks;
-use crate::variables::ResolvedVariables;
+use crate::kv::{KvAccess, KvState};
+use crate::outbound::{AllowedHosts, OutboundHooks};
+use crate::variables::VariablesState;
 
 /// How often the epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -27,23 +28,31 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// What one component may do, fixed at start-up from spin.toml.
 pub struct ComponentEnv {
     pub id: String,
-    pub kv: Arc<SqliteKv>,
-    pub key_value_stores: Vec<String>,
-    pub variables: Arc<ResolvedVariables>,
-    pub component_variables: BTreeMap<String, String>,
+    pub kv: Arc<KvAccess>,
+    pub variables: Arc<VariablesState>,
     pub allowed_hosts: AllowedHosts,
     /// (host directory, guest path), mounted read-only.
     pub files: Vec<(PathBuf, String)>,
     pub environment: Vec<(String, String)>,
 }
 
-/// Per-store state.
+/// Per-store state: WASI's and wasi-http's (sharing one resource table, as those crates expect), then each
+/// capability's own.
 pub struct Ctx {
     pub table: ResourceTable,
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
     pub hooks: OutboundHooks,
-    pub env: Arc<ComponentEnv>,
+    pub kv: KvState,
+    pub variables: Arc<VariablesState>,
+}
+
+fn kv_state(ctx: &mut Ctx) -> &mut KvState {
+    &mut ctx.kv
+}
+
+fn variables_state(ctx: &mut Ctx) -> &VariablesState {
+    &ctx.variables
 }
 
 impl WasiView for Ctx {
@@ -58,7 +67,7 @@ impl WasiHttpView for Ctx {
     }
 }
 
-pub fn engine() -> anyhow::Result<Engine> {
+pub fn engine() -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model_async(true);
     config.epoch_interruption(true);
@@ -74,22 +83,22 @@ pub fn engine() -> anyhow::Result<Engine> {
     Ok(engine)
 }
 
-pub fn linker(engine: &Engine) -> anyhow::Result<Linker<Ctx>> {
+pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<Ctx>> {
     let mut linker = Linker::<Ctx>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi::p3::add_to_linker(&mut linker)?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
-    crate::spin_kv_impl::add_to_linker(&mut linker)?;
-    crate::spin_variables_impl::add_to_linker(&mut linker)?;
+    crate::kv::key_value_impl::add_to_linker(&mut linker, kv_state)?;
+    crate::variables::variables_impl::add_to_linker(&mut linker, variables_state)?;
     Ok(linker)
 }
 
-pub fn load(engine: &Engine, path: &std::path::Path) -> anyhow::Result<Component> {
-    Component::from_file(engine, path).map_err(|e| anyhow::anyhow!("cannot load {}: {e}", path.display()))
+pub fn load(engine: &Engine, path: &std::path::Path) -> wasmtime::Result<Component> {
+    Component::from_file(engine, path).map_err(|e| wasmtime::format_err!("cannot load {}: {e}", path.display()))
 }
 
 /// A fresh store for one call, trapping after `cpu_limit` of guest execution.
-pub fn new_store(engine: &Engine, env: &Arc<ComponentEnv>, cpu_limit: Duration) -> anyhow::Result<Store<Ctx>> {
+pub fn new_store(engine: &Engine, env: &Arc<ComponentEnv>, cpu_limit: Duration) -> wasmtime::Result<Store<Ctx>> {
     let mut wasi = WasiCtxBuilder::new();
     wasi.inherit_stdout().inherit_stderr();
     for (k, v) in &env.environment {
@@ -103,7 +112,8 @@ pub fn new_store(engine: &Engine, env: &Arc<ComponentEnv>, cpu_limit: Duration) 
         wasi: wasi.build(),
         http: WasiHttpCtx::new(),
         hooks: OutboundHooks::new(env.id.clone(), env.allowed_hosts.clone()),
-        env: env.clone(),
+        kv: KvState::new(env.kv.clone()),
+        variables: env.variables.clone(),
     };
     let mut store = Store::new(engine, ctx);
     // Every tick the guest runs, it yields to the executor, so a guest in a loop holds a worker thread for one

@@ -103,20 +103,6 @@ impl ResolvedVariables {
     }
 }
 
-/// The application variables a template refers to.
-pub fn template_references(template: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let end = rest[start..].find("}}").ok_or_else(|| format!("unclosed `{{{{` in `{template}`"))?;
-        let name = rest[start + 2..start + end].trim();
-        check_variable_name(name)?;
-        out.push(name.to_owned());
-        rest = &rest[start + end + 2..];
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,11 +8,11 @@ use std::time::Duration;
 use wasmtime::Engine;
 
 use crate::runtime::{ComponentEnv, Ctx, new_store};
-use crate::spin_bindings::sqs_guest::SpinSqsPre;
-use crate::spin_bindings::sqs_guest::spin::sqs::sqs_types::{
+use super::bindings::SpinSqsPre;
+use super::bindings::spin::sqs::sqs_types::{
     Error as GuestError, Message, MessageAction, MessageAttribute, MessageAttributeValue,
 };
-use crate::sqs_trigger::{AttributeValue, Dispatch, GuestMessage, Outcome};
+use super::poller::{AttributeValue, Dispatch, GuestMessage, Outcome};
 
 pub struct SqsComponent {
     pub pre: SpinSqsPre<Ctx>,
@@ -41,7 +41,7 @@ impl Dispatch for SqsGuests {
 }
 
 impl SqsGuests {
-    async fn call(&self, c: &SqsComponent, message: GuestMessage) -> anyhow::Result<Result<MessageAction, GuestError>> {
+    async fn call(&self, c: &SqsComponent, message: GuestMessage) -> wasmtime::Result<Result<MessageAction, GuestError>> {
         let mut store = new_store(&self.engine, &c.env, self.cpu_limit)?;
         let guest = c.pre.instantiate_async(&mut store).await?;
         let message = Message {

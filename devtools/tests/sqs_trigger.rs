@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{app_dir, start, RunningHost};
-use tr_host::kv_sqlite::SqliteKv;
+use tr_host::kv::SqliteKv;
 use tr_tests::services::{sqs_tool, unique_queue, Moto};
 
 struct SqsApp {

@@ -1,4 +1,4 @@
-//! `spin:key-value/key-value@3.0.0` on the SQLite backend ([`crate::kv_sqlite`]).
+//! `spin:key-value/key-value@3.0.0` on the SQLite backend ([`super::sqlite`]).
 //!
 //! A component may open only the labels its `key_value_stores` lists (`access-denied` otherwise, as in Spin);
 //! a listed label with no backend is `no-such-store` (only `default` has one without a runtime config, and
@@ -6,36 +6,26 @@
 
 use std::sync::Arc;
 
-use wasmtime::component::{Accessor, FutureReader, HasData, Linker, Resource, ResourceTable, StreamReader};
+use wasmtime::component::{Accessor, FutureReader, HasData, Linker, Resource, StreamReader};
 
-use crate::kv_sqlite::SqliteKv;
-use crate::runtime::Ctx;
-use crate::spin_bindings::spin_host::spin::key_value::key_value as kv;
-
-/// The host value behind a guest's `store` handle.
-pub struct StoreHandle {
-    label: String,
-}
+use super::bindings::spin::key_value::key_value as kv;
+use super::sqlite::{KvError, SqliteKv};
+use super::state::{KvState, StoreHandle};
 
 struct SpinKv;
 
 impl HasData for SpinKv {
-    type Data<'a> = KvView<'a>;
+    type Data<'a> = &'a mut KvState;
 }
 
-pub struct KvView<'a> {
-    table: &'a mut ResourceTable,
-    ctx_env: &'a crate::runtime::ComponentEnv,
+/// Links the interface; `get` finds the calling instance's [`KvState`] in the store's data.
+pub fn add_to_linker<T: Send + 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut KvState) -> wasmtime::Result<()> {
+    kv::add_to_linker::<T, SpinKv>(linker, get)
 }
 
-pub fn add_to_linker(linker: &mut Linker<Ctx>) -> anyhow::Result<()> {
-    kv::add_to_linker::<Ctx, SpinKv>(linker, |ctx| KvView { table: &mut ctx.table, ctx_env: &ctx.env })?;
-    Ok(())
-}
+impl kv::Host for &mut KvState {}
 
-impl kv::Host for KvView<'_> {}
-
-impl kv::HostStore for KvView<'_> {
+impl kv::HostStore for &mut KvState {
     fn drop(&mut self, rep: Resource<StoreHandle>) -> wasmtime::Result<()> {
         self.table.delete(rep)?;
         Ok(())
@@ -45,14 +35,14 @@ impl kv::HostStore for KvView<'_> {
 /// The backend and label behind a handle.
 fn target<T>(accessor: &Accessor<T, SpinKv>, store: &Resource<StoreHandle>) -> wasmtime::Result<(Arc<SqliteKv>, String)> {
     accessor.with(|mut access| {
-        let view = access.get();
-        let label = view.table.get(store)?.label.clone();
-        Ok((view.ctx_env.kv.clone(), label))
+        let state = access.get();
+        let label = state.table.get(store)?.label.clone();
+        Ok((state.access.backend.clone(), label))
     })
 }
 
 async fn blocking<R: Send + 'static>(
-    f: impl FnOnce() -> Result<R, crate::kv_sqlite::KvError> + Send + 'static,
+    f: impl FnOnce() -> Result<R, KvError> + Send + 'static,
 ) -> wasmtime::Result<Result<R, kv::Error>> {
     let result = tokio::task::spawn_blocking(f).await?;
     Ok(result.map_err(|e| kv::Error::Other(e.to_string())))
@@ -61,14 +51,14 @@ async fn blocking<R: Send + 'static>(
 impl<T> kv::HostStoreWithStore<T> for SpinKv {
     async fn open(accessor: &Accessor<T, Self>, label: String) -> wasmtime::Result<Result<Resource<StoreHandle>, kv::Error>> {
         accessor.with(|mut access| {
-            let view = access.get();
-            if !view.ctx_env.key_value_stores.contains(&label) {
+            let state = access.get();
+            if !state.access.labels.contains(&label) {
                 return Ok(Err(kv::Error::AccessDenied));
             }
             if label != "default" {
                 return Ok(Err(kv::Error::NoSuchStore));
             }
-            Ok(Ok(view.table.push(StoreHandle { label })?))
+            Ok(Ok(state.table.push(StoreHandle { label })?))
         })
     }
 

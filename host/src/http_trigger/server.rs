@@ -1,6 +1,6 @@
 //! The HTTP trigger: `[[trigger.http]]` routes served with hyper, one fresh instance per request.
 //!
-//! Each request is matched to a route ([`crate::routes`]), told Spin's `spin-*` headers, and handed to a new
+//! Each request is matched to a route ([`super::routes`]), told Spin's `spin-*` headers, and handed to a new
 //! instance of the component's `wasi:http/handler@0.3.0` export (instantiated from a pre-linked
 //! `ServicePre`). The instance lives in its own task until hyper has sent the whole response body — a p3 guest
 //! may still be writing its body after `handle` returned. A trap, a guest error code or a timeout fails that
@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use wasmtime::Engine;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
-use crate::routes::{Router, spin_headers};
+use super::routes::{Router, spin_headers};
 use crate::runtime::{ComponentEnv, Ctx, new_store};
 
 pub type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
@@ -36,7 +36,7 @@ pub struct HttpTrigger {
 }
 
 impl HttpTrigger {
-    pub async fn serve(self: Arc<Self>, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    pub async fn serve(self: Arc<Self>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
         let local = listener.local_addr()?;
         loop {
             let (stream, client) = match listener.accept().await {
@@ -105,7 +105,7 @@ impl HttpTrigger {
         &self,
         component: &HttpComponent,
         req: hyper::Request<Incoming>,
-    ) -> anyhow::Result<(hyper::Response<ResponseBody>, Duration)> {
+    ) -> wasmtime::Result<(hyper::Response<ResponseBody>, Duration)> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let mut store = new_store(&self.engine, &component.env, self.timeout)?;
         let pre = component.pre.clone();
@@ -118,11 +118,11 @@ impl HttpTrigger {
                 let instantiate = instantiating.elapsed();
                 let (request, request_io) = wasmtime_wasi_http::p3::Request::from_http(&mut store.data_mut().hooks, req);
                 store
-                    .run_concurrent(async |accessor| -> anyhow::Result<()> {
+                    .run_concurrent(async |accessor| -> wasmtime::Result<()> {
                         let response = service
                             .handle(accessor, request)
                             .await?
-                            .map_err(|code| anyhow::anyhow!("guest answered with error code {code:?}"))?;
+                            .map_err(|code| wasmtime::format_err!("guest answered with error code {code:?}"))?;
                         let response = accessor.with(|mut access| response.into_http(&mut access, request_io))?;
                         // Keep this store's event loop alive until hyper drops the body.
                         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
@@ -140,11 +140,11 @@ impl HttpTrigger {
                         Ok(())
                     })
                     .await??;
-                anyhow::Ok(())
+                Ok::<(), wasmtime::Error>(())
             };
             let result = match tokio::time::timeout(timeout, call).await {
                 Ok(r) => r,
-                Err(_) => Err(anyhow::anyhow!("timed out after {timeout:?}")),
+                Err(_) => Err(wasmtime::format_err!("timed out after {timeout:?}")),
             };
             if let (Err(e), Some(tx)) = (result, tx.take()) {
                 let _ = tx.send(Err(e));
@@ -152,7 +152,7 @@ impl HttpTrigger {
         });
         match rx.await {
             Ok(answer) => answer,
-            Err(_) => Err(anyhow::anyhow!("the instance task ended without an answer")),
+            Err(_) => Err(wasmtime::format_err!("the instance task ended without an answer")),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `tr-intake`: the local host's command line.
+//! `tr-intake`: the local host's command line (the tools are in this crate's library, the runtime in tr-host).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use tr_devtools::local_aws::{self, LocalAws, LocalAwsState};
+use tr_devtools::{inspect, mail_drop, startup};
 use tr_host::app::{App, Options, manifest_path};
-use tr_host::local_aws::{self, LocalAws, LocalAwsState};
-use tr_host::{inspect, mail_drop};
 
 #[derive(Parser)]
 #[command(name = "tr-intake", about = "Run tr-intake's spin.toml on one machine, like `spin up`.")]
@@ -64,9 +64,9 @@ enum Command {
     },
     /// Move dead-lettered messages back to their queue.
     Replay {
-        /// The dead-letter queue, e.g. tr-tickets-dlq.
+        /// The dead-letter queue, e.g. tr-tickets-dlq (a queue some RedrivePolicy names; others are refused).
         dlq: String,
-        /// The queue to move them to (default: the DLQ's name without `-dlq`).
+        /// The queue to move them to (default: the queue whose RedrivePolicy dead-letters into DLQ).
         #[arg(long)]
         to: Option<String>,
         #[arg(short = 'f', long = "from", default_value = "spin.toml")]
@@ -105,8 +105,8 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Up { manifest, listen, variables, http_timeout, embedded, aws_listen, reset } => {
-            let manifest = manifest_path(&manifest);
+        Command::Up { manifest: manifest_arg, listen, variables, http_timeout, embedded, aws_listen, reset } => {
+            let manifest = manifest_path(&manifest_arg);
             let state_dir = local_aws::state_dir(&manifest);
             if reset && state_dir.exists() {
                 std::fs::remove_dir_all(&state_dir)?;
@@ -141,12 +141,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let local_addr = listener.local_addr()?;
             println!("tr-intake: serving {} from {}", app.manifest.manifest.application.name, options.manifest.display());
             println!("tr-intake: listening on http://{local_addr}");
-            for route in app.http.router.routes() {
-                let wildcard = if route.wildcard { " (wildcard)" } else { "" };
-                println!("  {}: http://{local_addr}{}{wildcard}", route.component, route.base);
+            for line in startup::route_lines(app.http.router.routes(), &format!("http://{local_addr}")) {
+                println!("{line}");
             }
             if let Some(local) = &local {
-                print_embedded(local, &state_dir);
+                print_embedded(local, &state_dir, &manifest_arg);
                 let drop = state_dir.join("mail-drop");
                 println!("  mail drop: put .eml files in {} (sent ones move to sent/)", drop.display());
                 tokio::spawn(mail_drop::watch(local.state.clone(), drop));
@@ -161,9 +160,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     tokio::spawn(tr_host::sqs_trigger::run(client.clone(), trigger.clone(), app.sqs.clone()));
                 }
             }
+            for warning in startup::lane_warnings(&app.manifest.manifest, &app.variables) {
+                eprintln!("{warning}");
+            }
             let http = app.http.clone();
             tokio::select! {
-                r = http.serve(listener) => r,
+                r = http.serve(listener) => Ok(r?),
                 _ = tokio::signal::ctrl_c() => { println!("tr-intake: stopping"); Ok(()) }
             }
         }
@@ -197,7 +199,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Replay { dlq, to, manifest } => {
             let state = LocalAwsState::load(&manifest_path(&manifest))?;
-            let source = to.unwrap_or_else(|| dlq.trim_end_matches("-dlq").to_owned());
+            let source = inspect::replay_target(&state, &dlq, to.as_deref()).await?;
             let moved = inspect::replay(&state, &dlq, &source).await?;
             println!("moved {moved} messages from {dlq} to {source}");
             Ok(())
@@ -205,7 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn print_embedded(local: &LocalAws, state_dir: &std::path::Path) {
+fn print_embedded(local: &LocalAws, state_dir: &std::path::Path, manifest_arg: &std::path::Path) {
     let s = &local.state;
     println!("tr-intake: embedded SQS/S3 endpoint {} (access key {}, region {})", s.endpoint, s.access_key_id, s.region);
     println!("  bucket s3://{} -> notifies {}", s.bucket, local_aws::RAW_MAIL_QUEUE);
@@ -215,5 +217,9 @@ fn print_embedded(local: &LocalAws, state_dir: &std::path::Path) {
         println!("  queue {name:<width$} {url}");
     }
     println!("  state: {} (`up --reset` starts clean); reader: offline unless SPIN_VARIABLE_READER is set", state_dir.display());
-    println!("  try: tr-intake mail send FILE.eml | tr-intake tickets | tr-intake queues | tr-intake replay tr-tickets-dlq");
+    // The binary as it runs now: `tr-intake` is seldom on PATH (`cargo run` leaves it in the target folder).
+    let exe = std::env::current_exe().unwrap_or_else(|_| "tr-intake".into());
+    for line in startup::try_lines(&exe, manifest_arg) {
+        println!("{line}");
+    }
 }

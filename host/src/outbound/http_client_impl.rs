@@ -1,5 +1,5 @@
 //! `wasi:http/client@0.3.0` policy: every outbound request a guest sends passes `allowed_outbound_hosts`
-//! ([`crate::outbound`]) before a connection is made; a refused one reaches the guest as
+//! ([`super::allowed_hosts`]) before a connection is made; a refused one reaches the guest as
 //! `error-code::http-request-denied`, and the host logs it.
 
 use std::future::Future;
@@ -7,7 +7,7 @@ use std::future::Future;
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
-use crate::outbound::AllowedHosts;
+use super::allowed_hosts::AllowedHosts;
 
 pub struct OutboundHooks {
     component: String,

@@ -119,7 +119,7 @@ impl Pipeline {
 
     /// The ticket as the store holds it (`tr/t/{id}` in `.spin/sqlite_key_value.db`), read without the host.
     pub fn stored_ticket(&self, id: &str) -> serde_json::Value {
-        let kv = tr_host::kv_sqlite::SqliteKv::open(&self.host.dir.join(".spin/sqlite_key_value.db")).unwrap();
+        let kv = tr_host::kv::SqliteKv::open(&self.host.dir.join(".spin/sqlite_key_value.db")).unwrap();
         let bytes = kv.get("default", &format!("tr/t/{id}")).unwrap().unwrap_or_else(|| panic!("no record for {id}"));
         let mut record: tr_core::store::TicketRecord = serde_json::from_slice(&bytes).unwrap();
         // The read stage's tags live under their own key.

@@ -174,3 +174,47 @@ fn send_raw(state: &serde_json::Value, queue: &str, body: &str) {
             .unwrap();
     });
 }
+
+/// What `up` prints at start, tried as a new user would: every route (the lanes' endpoints included), a warning
+/// for each lane that cannot work as configured (here: no form site key or allowed origin, no chat secrets),
+/// and next commands that run exactly as printed.
+#[test]
+fn up_lists_every_route_warns_of_unusable_lanes_and_prints_runnable_commands() {
+    let dir = app();
+    let mut cleared = CLEARED.to_vec();
+    cleared.extend([
+        "SPIN_VARIABLE_FORM_SITE_KEY", "SPIN_VARIABLE_FORM_ALLOWED_ORIGINS", "SPIN_VARIABLE_CHAT_SECRET",
+        "SPIN_VARIABLE_TAWK_WEBHOOK_SECRET", "SPIN_VARIABLE_CHATWOOT_WEBHOOK_SECRET",
+    ]);
+    let host = start_cleared(&dir, &["--aws-listen", "127.0.0.1:0"], &[], &cleared);
+    assert!(host.wait_for_output("tr-intake: warning: chat:", Duration::from_secs(30)), "no chat warning:\n{}", host.output());
+    let log = host.output();
+    for path in ["/form", "/form/embed.js", "/form/check", "/chat", "/chat/tawk", "/chat/chatwoot"] {
+        assert!(log.contains(&format!("{}{path} ", host.base)), "{path} not listed:\n{log}");
+    }
+    for (lane, variable) in [("form", "form_site_key"), ("form", "form_allowed_origins"), ("chat", "chat_secret")] {
+        let warning = format!("tr-intake: warning: {lane}: `{variable}` is empty");
+        assert!(log.contains(&warning), "no `{warning}`:\n{log}");
+    }
+    assert!(log.contains("every form post is refused 403") && log.contains("every generic chat post (/chat) is answered 500"), "{log}");
+
+    // Each `try:` command runs as printed (the first needs a real file in place of FILE.eml).
+    let commands: Vec<&str> = log
+        .lines()
+        .skip_while(|l| !l.starts_with("  try: "))
+        .take(4)
+        .map(|l| l.trim_start().trim_start_matches("try: "))
+        .collect();
+    assert_eq!(commands.len(), 4, "{log}");
+    let mail = repo().join("tests/fixtures/email-lane/new.eml");
+    for command in commands {
+        let words: Vec<String> = command.split_whitespace().map(|w| if w == "FILE.eml" { mail.display().to_string() } else { w.to_owned() }).collect();
+        assert!(Path::new(&words[0]).is_absolute(), "{command}");
+        let mut cmd = Command::new(&words[0]);
+        for name in CLEARED {
+            cmd.env_remove(name);
+        }
+        let out = cmd.args(&words[1..]).current_dir(std::env::temp_dir()).output().unwrap();
+        assert!(out.status.success(), "`{command}` failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+}
