@@ -99,12 +99,43 @@ fn decode_urlencoded(body: &[u8]) -> Result<FormSubmission, DecodeError> {
     Ok(form)
 }
 
+/// A JSON object's members in order, repeats included. A generic JSON object keeps the last of two equal keys,
+/// so `{"email":"a@x.com","email":"victim@y.com"}` would choose the customer by a parser's habit; keeping every
+/// member lets the decoder refuse the repeat, as the urlencoded decoder does.
+struct Members(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct InOrder;
+        impl<'de> serde::de::Visitor<'de> for InOrder {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, Value>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(InOrder)
+    }
+}
+
 fn decode_json(body: &[u8]) -> Result<FormSubmission, DecodeError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| DecodeError { message: format!("the body is not JSON: {e}"), field: None })?;
-    let Value::Object(object) = value else {
+    if !value.is_object() {
         return Err(DecodeError { message: "the body must be a JSON object".into(), field: None });
-    };
+    }
+    let Members(object) = serde_json::from_slice(body)
+        .map_err(|e| DecodeError { message: format!("the body is not JSON: {e}"), field: None })?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some((key, _)) = object.iter().find(|(key, _)| !seen.insert(key.as_str())) {
+        return Err(DecodeError::at(key, "is given more than once"));
+    }
     let mut form = FormSubmission::default();
     for (key, value) in &object {
         if key == "fill_ms" {
@@ -177,6 +208,9 @@ mod tests {
         let e = decode(Encoding::Json, br#"{"email": 5}"#).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("email"));
         let e = decode(Encoding::UrlEncoded, b"email=a%40b.co&email=c%40d.co").unwrap_err();
+        assert_eq!((e.field.as_deref(), e.message.as_str()), (Some("email"), "is given more than once"));
+        // A repeated JSON key would otherwise pick the customer by the parser's habit (the last one wins).
+        let e = decode(Encoding::Json, br#"{"email":"a@x.com","message":"m","email":"victim@y.com"}"#).unwrap_err();
         assert_eq!((e.field.as_deref(), e.message.as_str()), (Some("email"), "is given more than once"));
         let e = decode(Encoding::UrlEncoded, b"fill_ms=soon").unwrap_err();
         assert_eq!(e.field.as_deref(), Some("fill_ms"));
