@@ -36,6 +36,30 @@ fn a_retry_with_the_same_key_changes_nothing() {
 }
 
 #[test]
+fn a_reused_key_with_other_content_is_a_new_message_not_a_repeat() {
+    let (store, lane) = (store(), Lane::default());
+    let first = created(&run(&store, lane.intake(form("ana@acme.example", "CSV export fails", FORM_BODY, "nonce-1"), 0))).clone();
+    block_on(store.mark_enqueued(&first)).unwrap();
+
+    // The same nonce from someone else, about something else: kept as its own message, never dropped as a repeat.
+    let other = form("bo@other.example", "Invoice address", "Please change our invoice address to 2 Mill Lane.", "nonce-1");
+    let second = run(&store, lane.intake(other.clone(), 1));
+    let ticket = created(&second).clone();
+    assert_ne!(ticket.id, first.id);
+    assert_eq!(ticket.customer.email.as_deref(), Some("bo@other.example"));
+    block_on(store.mark_enqueued(&ticket)).unwrap();
+    // Its own retry is a repeat of its own ticket.
+    assert_eq!(run(&store, lane.intake(other, 2)), IntakeOutcome::Repeat { ticket_id: ticket.id.clone() });
+    // An email reusing a Message-ID the store has seen, with other words, is not lost either.
+    let m1 = email("dora@acme.example", "Export", EMAIL_BODY, "m1@acme.example");
+    let t1 = created(&run(&store, lane.intake(m1, 3))).clone();
+    block_on(store.mark_enqueued(&t1)).unwrap();
+    let forged = email("carl@elsewhere.example", "Hello", "A different mail that reuses the Message-ID.", "m1@acme.example");
+    assert!(!matches!(run(&store, lane.intake(forged, 4)), IntakeOutcome::Repeat { .. }));
+    assert_eq!(ticket_count(&store), 4);
+}
+
+#[test]
 fn a_failed_send_is_completed_by_the_retry_with_the_same_ticket() {
     let (store, lane) = (store(), Lane::default());
     let draft = form("ana@acme.example", "CSV export fails", FORM_BODY, "nonce-1");

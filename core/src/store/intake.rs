@@ -223,10 +223,22 @@ impl<K: Kv> Store<K> {
     pub async fn intake(&self, intake: Intake) -> Result<IntakeOutcome, StoreError> {
         let now_ms = millis(&intake.ticket.received_at)?;
         let ticket_ref = intake.ticket_ref.clone().filter(|r| keys::is_ticket_id(r));
-        let message = self.message_from(intake);
-        let key = keys::message(message.source, &message.idempotency_key);
+        let mut message = self.message_from(intake);
+        let mut key = keys::message(message.source, &message.idempotency_key);
         if let Some(entry) = self.get::<MessageEntry>(&key).await? {
-            return self.resume(key, entry).await;
+            match &entry.message {
+                // A reused key (a nonce replayed with another message, a second sender's mail reusing a
+                // Message-ID) is not a repeat: the different message gets a key of its own, derived from its
+                // content, so its own retries still find it.
+                Some(stored) if !same_content(stored, &message) => {
+                    message.idempotency_key = format!("{}#{}", message.idempotency_key, content_digest(&message));
+                    key = keys::message(message.source, &message.idempotency_key);
+                    if let Some(entry) = self.get::<MessageEntry>(&key).await? {
+                        return self.resume(key, entry).await;
+                    }
+                }
+                _ => return self.resume(key, entry).await,
+            }
         }
         let sender = message.customer.email.as_deref().map(keys::match_address);
 
@@ -630,4 +642,25 @@ fn shared_list(sim: &similar::Similarity) -> String {
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+/// Whether a message stored under an idempotency key says the same as a new intake under that key: the same
+/// sender, subject and text. A retry always does; anything else reused the key.
+fn same_content(stored: &Message, new: &Message) -> bool {
+    stored.customer.email == new.customer.email
+        && stored.subject == new.subject
+        && stored.body == new.body
+        && stored.raw_body == new.raw_body
+}
+
+/// 64 bits of SHA-256 over the sender, subject and text, length-prefixed so no two splits collide.
+fn content_digest(message: &Message) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in [message.customer.email.as_deref(), Some(message.subject.as_str()), Some(message.body.as_str()), message.raw_body.as_deref()] {
+        let part = part.unwrap_or("");
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    hex::encode(&hash.finalize()[..8])
 }
