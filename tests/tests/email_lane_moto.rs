@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use pollster::block_on;
-use tr_core::email_lane::{EmailLane, EmailLaneConfig, LaneError, LaneVerdict, MailOutcome};
+use tr_core::email::lane::{EmailLane, EmailLaneConfig, LaneError, LaneVerdict, MailOutcome};
 use tr_core::s3_client::{S3Client, S3Config};
 use tr_core::store::{FaultMode, MemoryKv, Store, StoreConfig};
 use tr_core::{Limits, SqsClient, SqsConfig};

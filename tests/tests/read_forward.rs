@@ -4,7 +4,7 @@
 use pollster::block_on;
 use tr_core::lane_error::LaneError;
 use tr_core::reader::RulesSheet;
-use tr_core::reader::read_lane::{ReadLane, ReadOutcome, Reader};
+use tr_core::reader::lane::{ReadLane, ReadOutcome, Reader};
 use tr_core::store::{Intake, IntakeOutcome, MemoryKv, Store, StoreConfig};
 use tr_core::{Limits, Source, SqsClient, SqsConfig, ThreadIds, TicketDraft, wire};
 use tr_tests::native::{SystemRuntime, UreqTransport};

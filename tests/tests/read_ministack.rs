@@ -8,7 +8,7 @@ use pollster::block_on;
 use tr_core::reader::answer::AnswerError;
 use tr_core::reader::model_client::{DEFAULT_BEDROCK_MODEL, ModelClient, Provider};
 use tr_core::reader::prompt::PromptConfig;
-use tr_core::reader::read_lane::{ReadBy, ReadLane, ReadOutcome, Reader};
+use tr_core::reader::lane::{ReadBy, ReadLane, ReadOutcome, Reader};
 use tr_core::reader::{RulesSheet, UNSURE};
 use tr_core::store::{Intake, IntakeOutcome, MemoryKv, Store, StoreConfig};
 use tr_core::{Credentials, Limits, Source, SqsClient, SqsConfig, ThreadIds, TicketDraft, TicketFlag, wire};

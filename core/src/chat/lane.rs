@@ -49,7 +49,7 @@ pub const RETRY_AFTER_SECONDS: u32 = 30;
 pub struct ChatLaneConfig {
     /// New tickets go here (once each).
     pub ticket_queue_url: String,
-    /// Optional: an append (a chat added to an open ticket of the same customer) is announced here for the router.
+    /// Optional: appends (a chat added to an open ticket of the same customer) go here instead of the ticket queue.
     pub append_queue_url: Option<String>,
     pub limits: Limits,
     pub fold: FoldConfig,

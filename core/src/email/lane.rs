@@ -32,7 +32,7 @@ use crate::transport::{Runtime, Transport};
 pub struct EmailLaneConfig {
     /// New tickets go here (once each).
     pub ticket_queue_url: String,
-    /// Optional: an append (a reply or duplicate added to an existing ticket) is announced here for the router.
+    /// Optional: appends (a reply or duplicate added to an existing ticket) go here instead of the ticket queue.
     pub append_queue_url: Option<String>,
     pub limits: Limits,
 }

@@ -187,7 +187,7 @@ async fn rate_limit<K: Kv>(settings: &FormSettings, kv: &K, sent: &Sent, runtime
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormLaneConfig {
     pub ticket_queue_url: String,
-    /// Optional: an append (a form merged into the same customer's open ticket) is announced here for the router.
+    /// Optional: appends (a form merged into the same customer's open ticket) go here instead of the ticket queue.
     pub append_queue_url: Option<String>,
     pub limits: Limits,
 }

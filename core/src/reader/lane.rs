@@ -1,6 +1,11 @@
 //! One ticket off the ticket queue → its reading on the stored ticket (and, optionally, on the read-tickets queue).
 //!
 //! Key decisions:
+//! - An append event (a reply or merged duplicate, on the same queue) is forwarded with the ticket's reading and
+//!   never read: the model reads a ticket once. It waits (retry) until its ticket has a reading. A re-read on a
+//!   new message is not offered: the router already has the first reading and the new text, a reply is mostly
+//!   "thanks" or an answer to an agent (its tone and topic say little about the ticket), and a second call per
+//!   reply would make the cost per ticket unbounded; a team that wants one can read the append events itself.
 //! - A ticket already read is not read again (a redelivered message makes no model call): the store is asked
 //!   first. Its reading is forwarded again, though: the forward may be the step that failed.
 //! - At most two calls: an invalid answer gets one retry, then the reading is `unsure` with the `read-error`
@@ -17,13 +22,12 @@ use super::prompt::PromptConfig;
 use super::rules_sheet::{RulesSheet, UNSURE};
 use crate::credentials::Secret;
 use crate::lane_error::{GuestFailure, LaneError};
-use crate::sqs_client::SqsClient;
-use crate::store::keep::store_error;
-use crate::store::{Kv, Store};
+use crate::sqs_client::{OutgoingMessage, SqsClient};
+use crate::store::keep::{APPEND_EVENT, QueueEvent, decode_event, encode_read_append, store_error};
+use crate::store::{Append, Kv, Store};
 use crate::ticket::{Reading, Ticket, TicketFlag, Tone, Urgency};
 use crate::transport::{Runtime, Transport};
 use crate::vars::{VarError, Vars};
-use crate::wire;
 use crate::wiring::Wiring;
 
 impl<T: Transport + Clone, R: Runtime + Clone> Reader<T, R> {
@@ -102,6 +106,9 @@ impl<T: Transport + Clone, R: Runtime + Clone, K: Kv> ReadWorker<T, R, K> {
         let outcome = lane.handle_message(body).await?;
         self.runtime.log(&match &outcome {
             ReadOutcome::AlreadyRead { ticket_id } => format!("[read] ticket {ticket_id}: already read, no model call"),
+            ReadOutcome::AppendForwarded { ticket_id, message_id } => {
+                format!("[read] ticket {ticket_id}: message {message_id} appended, forwarded with its reading, no model call")
+            }
             ReadOutcome::Read { ticket_id, reading, by, calls, usage, stored, error, .. } => {
                 let urgency = format!("{:?}", reading.urgency).to_lowercase();
                 let tone = format!("{:?}", reading.tone).to_lowercase();
@@ -148,6 +155,8 @@ pub enum ReadOutcome {
         error: Option<String>,
     },
     AlreadyRead { ticket_id: String },
+    /// An append event (a reply or merged duplicate): passed on with the ticket's reading, no model call.
+    AppendForwarded { ticket_id: String, message_id: String },
 }
 
 pub struct ReadLane<'a, T, R, K> {
@@ -161,7 +170,10 @@ pub struct ReadLane<'a, T, R, K> {
 
 impl<T: Transport, R: Runtime, K: Kv> ReadLane<'_, T, R, K> {
     pub async fn handle_message(&self, body: &str) -> Result<ReadOutcome, LaneError> {
-        let ticket = wire::decode(body).map_err(|e| LaneError::Permanent(format!("not a ticket: {e}")))?;
+        let ticket = match decode_event(body).map_err(|e| LaneError::Permanent(format!("not a ticket: {e}")))? {
+            QueueEvent::Ticket(ticket) => ticket,
+            QueueEvent::Append(append) => return self.forward_append(append).await,
+        };
         if let Some(stored) = self.store.reading_of(&ticket.id).await.map_err(store_error)? {
             // Read before, but the forward may be what failed: send it again (the router may see a ticket twice,
             // as with any SQS delivery; never not at all).
@@ -175,6 +187,26 @@ impl<T: Transport, R: Runtime, K: Kv> ReadLane<'_, T, R, K> {
         let ticket_id = ticket.id.clone();
         self.forward(ticket, &reading, &flags).await?;
         Ok(ReadOutcome::Read { ticket_id, reading, flags, by, calls, usage, stored, error })
+    }
+
+    /// An append goes on with the reading its ticket already has. Before the ticket is read (the two travel
+    /// apart; a queue need not keep order) the append waits for redelivery, so the router never gets a message
+    /// for a ticket it does not know yet.
+    async fn forward_append(&self, append: Append) -> Result<ReadOutcome, LaneError> {
+        let Some(stored) = self.store.reading_of(&append.ticket_id).await.map_err(store_error)? else {
+            return Err(LaneError::Retry(format!("ticket {} is not read yet; its append waits", append.ticket_id)));
+        };
+        if let Some(url) = self.read_queue_url {
+            let message = OutgoingMessage {
+                entry_id: "append".into(),
+                body: encode_read_append(&append, &stored.reading, &stored.flags),
+                attributes: vec![("ticket-id".into(), append.ticket_id.clone()), ("event".into(), APPEND_EVENT.into())],
+                group_id: Some(append.ticket_id.clone()),
+                deduplication_id: Some(format!("append-{}", append.message.id)),
+            };
+            self.sqs.send_message(url, &message).await.map_err(|e| LaneError::classify(e.is_retryable(), "read-tickets queue", e))?;
+        }
+        Ok(ReadOutcome::AppendForwarded { ticket_id: append.ticket_id, message_id: append.message.id })
     }
 
     /// The read ticket onto the read-tickets queue, when there is one.

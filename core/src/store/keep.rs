@@ -3,14 +3,34 @@
 //! Key decisions (the store's module note has the whole protocol):
 //! - A created ticket is sent to the ticket queue, then confirmed with [`Store::mark_enqueued`]; until the
 //!   confirmation a retry gets the same ticket back and sends it again (same id), never a second ticket.
-//! - An append goes on the optional append queue for the router, never on the ticket queue (no second model
-//!   call), then [`Store::mark_append_sent`].
+//! - An append (a reply, a merged duplicate) travels as a typed, versioned event — `{"v":1,"event":"append",
+//!   "append":{…}}` — on the ticket queue by default, so a customer's next message reaches the router with no
+//!   extra queue or variable; the read stage forwards it with the ticket's existing reading (no second model
+//!   call). `append_queue_url`, when set, sends appends there instead. Then [`Store::mark_append_sent`].
+//! - [`decode_event`] reads either kind of event off the ticket queue: a new ticket keeps its v1 envelope
+//!   (`{"v":1,"ticket":{…}}`), so readers and queued messages from before appends travelled here still work.
 //! - Store and queue failures that may pass are [`LaneError::Retry`]; the rest [`LaneError::Permanent`].
+
+use serde::Serialize;
 
 use crate::lane_error::LaneError;
 use crate::sqs_client::{OutgoingMessage, SqsClient, SqsError};
 use crate::store::{Append, Intake, IntakeOutcome, Kv, Store, StoreError};
+use crate::ticket::{Reading, Ticket, TicketFlag};
 use crate::transport::{Runtime, Transport};
+use crate::wire::{self, WIRE_VERSION, WireError};
+
+/// The `event` of an append on a queue.
+pub const APPEND_EVENT: &str = "append";
+
+/// What travels on the ticket queue.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueEvent {
+    /// A new ticket: read it (one model call).
+    Ticket(Ticket),
+    /// A message added to a ticket already in flight: forward it with the ticket's reading.
+    Append(Append),
+}
 
 /// What became of a kept intake.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +40,8 @@ pub enum Kept {
     Repeat { ticket_id: String },
 }
 
-/// Store `intake`, then send a new ticket to `ticket_queue_url` or announce an append on `append_queue_url`.
+/// Store `intake`, then send a new ticket to `ticket_queue_url`, or an append event to `append_queue_url` when
+/// set, else to `ticket_queue_url`.
 pub async fn keep<T: Transport, R: Runtime, K: Kv>(
     store: &Store<K>,
     sqs: &SqsClient<T, R>,
@@ -35,21 +56,21 @@ pub async fn keep<T: Transport, R: Runtime, K: Kv>(
             Ok(Kept::Created { ticket_id: ticket.id })
         }
         IntakeOutcome::Appended(append) => {
-            if let Some(url) = append_queue_url {
-                // Room for the attributes below; the rest of the queue's limit is the body's.
-                let room = sqs.config().max_message_bytes.saturating_sub(1_024);
-                let event = OutgoingMessage {
-                    entry_id: "append".into(),
-                    body: append_event_body(&append, room),
-                    attributes: vec![
-                        ("ticket-id".into(), append.ticket_id.clone()),
-                        ("event".into(), "append".into()),
-                    ],
-                    group_id: Some(append.ticket_id.clone()),
-                    deduplication_id: None,
-                };
-                sqs.send_message(url, &event).await.map_err(sqs_error)?;
-            }
+            let url = append_queue_url.unwrap_or(ticket_queue_url);
+            // Room for the attributes below; the rest of the queue's limit is the body's.
+            let room = sqs.config().max_message_bytes.saturating_sub(1_024);
+            let event = OutgoingMessage {
+                entry_id: "append".into(),
+                body: encode_append_event(&append, room),
+                attributes: vec![
+                    ("ticket-id".into(), append.ticket_id.clone()),
+                    ("event".into(), APPEND_EVENT.into()),
+                ],
+                group_id: Some(append.ticket_id.clone()),
+                // One event per message: a FIFO queue drops a re-send of the same append, never another one.
+                deduplication_id: Some(format!("append-{}", append.message.id)),
+            };
+            sqs.send_message(url, &event).await.map_err(sqs_error)?;
             store.mark_append_sent(&append).await.map_err(store_error)?;
             Ok(Kept::Appended { ticket_id: append.ticket_id })
         }
@@ -86,6 +107,43 @@ pub fn append_event_body(append: &Append, limit: usize) -> String {
         text = encode(&slim);
     }
     text
+}
+
+/// `{"v":1,"event":"append","append":{…}}`, within `limit` bytes (the append cut as [`append_event_body`] does).
+pub fn encode_append_event(append: &Append, limit: usize) -> String {
+    const ENVELOPE: usize = 64;
+    format!(r#"{{"v":{WIRE_VERSION},"event":"{APPEND_EVENT}","append":{}}}"#, append_event_body(append, limit.saturating_sub(ENVELOPE)))
+}
+
+/// An append as the read stage forwards it: the event with the ticket's reading and flags.
+pub fn encode_read_append(append: &Append, reading: &Reading, flags: &[TicketFlag]) -> String {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        v: u32,
+        event: &'static str,
+        append: &'a Append,
+        reading: &'a Reading,
+        flags: &'a [TicketFlag],
+    }
+    serde_json::to_string(&Out { v: WIRE_VERSION, event: APPEND_EVENT, append, reading, flags }).expect("plain data serialises")
+}
+
+/// One message off the ticket queue: a new ticket (`{"v":1,"ticket":…}`) or an append event.
+pub fn decode_event(json: &str) -> Result<QueueEvent, WireError> {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| WireError::Malformed(e.to_string()))?;
+    match value.get("event").and_then(|e| e.as_str()) {
+        Some(APPEND_EVENT) => {
+            match value.get("v").and_then(|v| v.as_u64()) {
+                Some(n) if n == u64::from(WIRE_VERSION) => {}
+                Some(n) => return Err(WireError::UnknownVersion { found: n }),
+                None => return Err(WireError::MissingVersion),
+            }
+            let append = value.get("append").cloned().ok_or_else(|| WireError::Malformed("an append event has no \"append\"".into()))?;
+            Ok(QueueEvent::Append(serde_json::from_value(append).map_err(|e| WireError::Malformed(e.to_string()))?))
+        }
+        Some(other) if other != "ticket" => Err(WireError::Malformed(format!("unknown event `{other}`"))),
+        _ => Ok(QueueEvent::Ticket(wire::decode(json)?)),
+    }
 }
 
 pub fn store_error(e: StoreError) -> LaneError {
@@ -132,5 +190,20 @@ mod tests {
         let huge = append("需\u{1}".repeat(60_000), String::new());
         let back: Append = serde_json::from_str(&append_event_body(&huge, limit)).unwrap();
         assert!(back.message.body_truncated && !back.message.body.is_empty());
+    }
+
+    #[test]
+    fn both_kinds_of_event_decode_off_one_queue() {
+        let small = append("Thanks, that fixed it.".into(), String::new());
+        let event = encode_append_event(&small, 255 * 1024);
+        assert_eq!(decode_event(&event).unwrap(), QueueEvent::Append(small.clone()));
+        let big = append("需".repeat(32_000), "需".repeat(64_000));
+        let event = encode_append_event(&big, 255 * 1024);
+        assert!(event.len() <= 255 * 1024);
+        assert!(matches!(decode_event(&event).unwrap(), QueueEvent::Append(_)));
+        let ticket = small.message.to_ticket();
+        assert_eq!(decode_event(&wire::encode(&ticket)).unwrap(), QueueEvent::Ticket(ticket));
+        assert!(matches!(decode_event(r#"{"v":2,"event":"append","append":{}}"#), Err(WireError::UnknownVersion { found: 2 })));
+        assert!(decode_event(r#"{"v":1,"event":"close"}"#).is_err());
     }
 }

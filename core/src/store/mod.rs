@@ -72,11 +72,13 @@
 //! ticket is therefore never lost and never doubled by a retry; it may be *sent* twice if the confirmation is what
 //! failed (same ticket id; a FIFO queue drops the copy, a reader should be idempotent by ticket id).
 //!
-//! An append does not go on the ticket queue. [`IntakeOutcome::Appended`] carries an [`Append`] (ticket id,
-//! message, merge record): the lane may put it on the optional read-tickets queue, which is how the router
-//! learns that a ticket it already has grew, and then calls [`Store::mark_append_sent`]. Until then a retry
-//! returns the same `Appended`, so an event is never lost to a failure after the write (it may be sent twice;
-//! the router keys it by message id). The store itself sends nothing.
+//! An append travels on the ticket queue too, as a typed event ([`keep`]: `{"v":1,"event":"append",…}`;
+//! `append_queue_url` moves appends to a queue of their own): [`IntakeOutcome::Appended`] carries an [`Append`]
+//! (ticket id, message, merge record), the lane sends it, and then calls [`Store::mark_append_sent`]. The read
+//! stage passes it on with the ticket's existing reading — no second model call — which is how the router learns
+//! that a ticket it already has grew. Until the confirmation a retry returns the same `Appended`, so an event is
+//! never lost to a failure after the write (it may be sent twice; the router keys it by message id, and a FIFO
+//! queue drops the copy by its deduplication id `append-{message id}`). The store itself sends nothing.
 //!
 //! # Failures and races (no compare-and-swap)
 //!
