@@ -51,6 +51,7 @@ pub fn sample_ticket() -> Ticket {
         merged_from: vec![],
         reading: None,
         flags: vec![],
+        masked: vec![],
     }
 }
 
