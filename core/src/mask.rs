@@ -22,13 +22,16 @@
 //!
 //! False-positive policy — a customer's words are worth keeping, so every rule asks for the published shape and
 //! its check, and everything else survives:
-//! - A digit run glued to a letter, `_`, `+` or a decimal point is never a card (order ids like `ORD4111…`,
+//! - A digit run glued to a letter, `_`, `+`, `/`, a decimal point or a word and a dash is never a card
+//!   (order ids like `ORD4111…` or `ORD-4111…`,
 //!   UPS `1Z…`, phone numbers `+1 415 555 0100`, amounts). A number that starts with a digit no card network
 //!   issues (0, 1, 7, 8, 9: USPS tracking, ISBNs, most order numbers) or has the wrong length for its network is
 //!   not a card. A run of digits longer than 19 without separators is an id, not a card. Dates, timestamps and
 //!   version strings fail on length or separators (`.`, `/`, `:` end a run).
 //! - What remains is a 1-in-10 chance: a 16-digit number with a card prefix passes Luhn one time in ten. Such a
 //!   number is masked, and its last four digits stay visible, which is what an agent needs to find the order.
+//! - An IBAN-shaped string whose check fails is a mistyped IBAN: left as written, and no digit group inside it
+//!   is taken for a card.
 //! - A token rule needs its prefix at a word start and a minimum length of its alphabet, so prose (`task-based`,
 //!   `the bearer of`) survives. A password label masks only the first word after it (`password: reset link is
 //!   broken` loses the word `reset`): a lost word is cheap; a leaked password is not.
@@ -122,6 +125,7 @@ pub fn mask(text: &str) -> Masked {
     let mut out = String::new();
     let mut counts = MaskCounts::default();
     let mut copied = 0;
+    let mut runs = Runs::default();
     let mut i = 0;
     while i < bytes.len() {
         let found = match bytes[i] {
@@ -133,7 +137,17 @@ pub fn mask(text: &str) -> Masked {
                     continue;
                 }
             },
-            _ => secret(text, i).or_else(|| iban(text, i)),
+            _ => match secret(text, i, &mut runs) {
+                Some(hit) => Some(hit),
+                None => match iban(text, i) {
+                    IbanScan::Masked(hit) => Some(hit),
+                    IbanScan::WrongCheck { end } => {
+                        i = end;
+                        continue;
+                    }
+                    IbanScan::No => None,
+                },
+            },
         };
         match found {
             Some(hit) => {
@@ -157,13 +171,20 @@ fn char_before(text: &str, i: usize) -> Option<char> {
     text[..i].chars().next_back()
 }
 
-/// A word starts at `i`: no letter, digit or `_` right before it.
+/// A character that makes a value part of a longer word: a letter, digit or `_` — except in the scripts written
+/// without spaces between words (Chinese, Japanese, Korean, fullwidth forms), where `卡号4111…` is two words.
+fn joins(c: char) -> bool {
+    let unspaced = matches!(c, '\u{3000}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' | '\u{F900}'..='\u{FAFF}' | '\u{FF00}'..='\u{FFEF}');
+    (c.is_alphanumeric() || c == '_') && !unspaced
+}
+
+/// A word starts at `i`: nothing that [`joins`] right before it.
 fn word_start(text: &str, i: usize) -> bool {
-    !char_before(text, i).is_some_and(|c| c.is_alphanumeric() || c == '_')
+    !char_before(text, i).is_some_and(joins)
 }
 
 fn word_ends_at(text: &str, i: usize) -> bool {
-    !text[i..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_')
+    !text[i..].chars().next().is_some_and(joins)
 }
 
 // ---- cards ----------------------------------------------------------------------------------------------------
@@ -182,8 +203,10 @@ fn card(text: &str, i: usize) -> Result<Hit, usize> {
     };
     // Glued to a word, a sign, or the decimal part of a number: not a card.
     let before = char_before(text, i);
-    let glued = before.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '+' | '/'))
-        || (matches!(before, Some('.' | ',')) && i >= 2 && bytes[i - 2].is_ascii_digit());
+    // `ORD-4111…`, `…-426614174000` (a UUID's last group): a dash after a word joins the digits to it.
+    let glued = before.is_some_and(|c| joins(c) || matches!(c, '+' | '/'))
+        || (matches!(before, Some('.' | ',')) && i >= 2 && bytes[i - 2].is_ascii_digit())
+        || (before == Some('-') && char_before(text, i - 1).is_some_and(joins));
     if glued {
         return Err(skip_run(i));
     }
@@ -295,9 +318,30 @@ const IBAN_LENGTHS: &[(&str, usize)] = &[
     ("TL", 23), ("TN", 24), ("TR", 26), ("UA", 29), ("VA", 22), ("VG", 24), ("XK", 20), ("YE", 30),
 ];
 
+/// What [`iban`] found at a position.
+enum IbanScan {
+    Masked(Hit),
+    /// IBAN-shaped (country, length) but the check fails: a mistyped IBAN, skipped whole so that no digit group
+    /// inside it is read as a card.
+    WrongCheck { end: usize },
+    No,
+}
+
 /// An IBAN starting at `i`: country, check digits, then exactly the country's length of letters and digits,
 /// single spaces allowed between them.
-fn iban(text: &str, i: usize) -> Option<Hit> {
+fn iban(text: &str, i: usize) -> IbanScan {
+    match iban_shape(text, i) {
+        Some((end, chars)) if mod97(&chars) => {
+            let tail: String = chars[chars.len() - 4..].iter().map(|&b| b as char).collect();
+            IbanScan::Masked(Hit { end, kind: MaskKind::Iban, replacement: format!("[iban ending {tail}]"), keep: 0 })
+        }
+        Some((end, _)) => IbanScan::WrongCheck { end },
+        None => IbanScan::No,
+    }
+}
+
+/// The end and the characters (upper case) of an IBAN-shaped span at `i`.
+fn iban_shape(text: &str, i: usize) -> Option<(usize, Vec<u8>)> {
     let bytes = text.as_bytes();
     let head = bytes.get(i..i + 4)?;
     if !(head[0].is_ascii_uppercase() && head[1].is_ascii_uppercase() && head[2].is_ascii_digit() && head[3].is_ascii_digit())
@@ -319,11 +363,7 @@ fn iban(text: &str, i: usize) -> Option<Hit> {
             _ => return None,
         }
     }
-    if !word_ends_at(text, j) || !mod97(&chars) {
-        return None;
-    }
-    let tail: String = chars[length - 4..].iter().map(|&b| b as char).collect();
-    Some(Hit { end: j, kind: MaskKind::Iban, replacement: format!("[iban ending {tail}]"), keep: 0 })
+    word_ends_at(text, j).then_some((j, chars))
 }
 
 /// ISO 13616: the first four characters moved to the end, letters as 10–35, the number mod 97 is 1.
@@ -341,43 +381,76 @@ fn mod97(chars: &[u8]) -> bool {
 
 // ---- secrets --------------------------------------------------------------------------------------------------
 
+/// The characters a token's body may hold.
+#[derive(Clone, Copy)]
+enum Alphabet {
+    Alnum,
+    AlnumUnderscore,
+    /// base64url: letters, digits, `_`, `-`.
+    UrlSafe,
+    UpperDigit,
+    /// RFC 6750 `b64token`: base64url plus `.~+/=`.
+    Bearer,
+}
+
+impl Alphabet {
+    fn holds(self, b: u8) -> bool {
+        b.is_ascii_alphanumeric()
+            || match self {
+                Alphabet::Alnum => false,
+                Alphabet::AlnumUnderscore => b == b'_',
+                Alphabet::UrlSafe => b == b'_' || b == b'-',
+                Alphabet::UpperDigit => return b.is_ascii_uppercase() || b.is_ascii_digit(),
+                Alphabet::Bearer => b"-._~+/=".contains(&b),
+            }
+    }
+}
+
+/// Where runs of each alphabet end. Every position inside a run has the same end, so remembering the last run
+/// per alphabet means no character is scanned twice for the same alphabet: `sk-sk-sk-…` stays linear.
+#[derive(Default)]
+struct Runs {
+    known: [(usize, usize); 5],
+}
+
+impl Runs {
+    fn end(&mut self, text: &str, from: usize, alphabet: Alphabet) -> usize {
+        let (lo, hi) = self.known[alphabet as usize];
+        if lo <= from && from < hi {
+            return hi;
+        }
+        let end = from + text.as_bytes()[from..].iter().take_while(|b| alphabet.holds(**b)).count();
+        if end > from {
+            self.known[alphabet as usize] = (from, end);
+        }
+        end
+    }
+}
+
 /// A token by its published prefix: the characters its body may hold and the fewest it has.
 struct TokenShape {
     prefix: &'static str,
-    alphabet: fn(u8) -> bool,
+    alphabet: Alphabet,
     min_body: usize,
 }
 
-fn alnum(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-}
-fn alnum_underscore(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-fn url_safe(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
-}
-fn upper_digit(b: u8) -> bool {
-    b.is_ascii_uppercase() || b.is_ascii_digit()
-}
-
 const TOKENS: &[TokenShape] = &[
-    TokenShape { prefix: "github_pat_", alphabet: alnum_underscore, min_body: 22 },
-    TokenShape { prefix: "ghp_", alphabet: alnum, min_body: 30 },
-    TokenShape { prefix: "gho_", alphabet: alnum, min_body: 30 },
-    TokenShape { prefix: "ghu_", alphabet: alnum, min_body: 30 },
-    TokenShape { prefix: "ghs_", alphabet: alnum, min_body: 30 },
-    TokenShape { prefix: "ghr_", alphabet: alnum, min_body: 30 },
-    TokenShape { prefix: "xoxa-", alphabet: url_safe, min_body: 10 },
-    TokenShape { prefix: "xoxb-", alphabet: url_safe, min_body: 10 },
-    TokenShape { prefix: "xoxp-", alphabet: url_safe, min_body: 10 },
-    TokenShape { prefix: "xoxr-", alphabet: url_safe, min_body: 10 },
-    TokenShape { prefix: "xoxs-", alphabet: url_safe, min_body: 10 },
-    TokenShape { prefix: "sk_live_", alphabet: alnum, min_body: 16 },
-    TokenShape { prefix: "rk_live_", alphabet: alnum, min_body: 16 },
+    TokenShape { prefix: "github_pat_", alphabet: Alphabet::AlnumUnderscore, min_body: 22 },
+    TokenShape { prefix: "ghp_", alphabet: Alphabet::Alnum, min_body: 30 },
+    TokenShape { prefix: "gho_", alphabet: Alphabet::Alnum, min_body: 30 },
+    TokenShape { prefix: "ghu_", alphabet: Alphabet::Alnum, min_body: 30 },
+    TokenShape { prefix: "ghs_", alphabet: Alphabet::Alnum, min_body: 30 },
+    TokenShape { prefix: "ghr_", alphabet: Alphabet::Alnum, min_body: 30 },
+    TokenShape { prefix: "xoxa-", alphabet: Alphabet::UrlSafe, min_body: 10 },
+    TokenShape { prefix: "xoxb-", alphabet: Alphabet::UrlSafe, min_body: 10 },
+    TokenShape { prefix: "xoxp-", alphabet: Alphabet::UrlSafe, min_body: 10 },
+    TokenShape { prefix: "xoxr-", alphabet: Alphabet::UrlSafe, min_body: 10 },
+    TokenShape { prefix: "xoxs-", alphabet: Alphabet::UrlSafe, min_body: 10 },
+    TokenShape { prefix: "sk_live_", alphabet: Alphabet::Alnum, min_body: 16 },
+    TokenShape { prefix: "rk_live_", alphabet: Alphabet::Alnum, min_body: 16 },
     // OpenAI (`sk-`, `sk-proj-…`) and Anthropic (`sk-ant-api03-…`) share the prefix.
-    TokenShape { prefix: "sk-", alphabet: url_safe, min_body: 20 },
-    TokenShape { prefix: "AIza", alphabet: url_safe, min_body: 30 },
+    TokenShape { prefix: "sk-", alphabet: Alphabet::UrlSafe, min_body: 20 },
+    TokenShape { prefix: "AIza", alphabet: Alphabet::UrlSafe, min_body: 30 },
 ];
 
 /// Labels whose value is a password, matched case-insensitively at a word start and followed by `:` or `=`.
@@ -386,44 +459,51 @@ const PASSWORD_LABELS: &[&str] = &[
     "aws_secret_access_key",
 ];
 
-fn secret(text: &str, i: usize) -> Option<Hit> {
+fn secret(text: &str, i: usize, runs: &mut Runs) -> Option<Hit> {
     let rest = &text[i..];
     let first = *rest.as_bytes().first()?;
     if first == b'-' {
         return pem(text, i);
     }
-    if !first.is_ascii_alphabetic() || !word_start(text, i) {
+    if !first.is_ascii_alphabetic() {
         return None;
     }
-    let removed = |end: usize, keep: usize| Hit { end, kind: MaskKind::Secret, replacement: SECRET_REMOVED.into(), keep };
-    let run = |from: usize, alphabet: fn(u8) -> bool| {
-        from + text.as_bytes()[from..].iter().take_while(|b| alphabet(**b)).count()
-    };
+    if !word_start(text, i) {
+        // `db_password=…`: a label may end a longer name; a token may not start inside one.
+        return if char_before(text, i) == Some('_') { password_value(text, i).map(|(keep, end)| removed_at(end, keep)) } else { None };
+    }
     for shape in TOKENS {
         if rest.starts_with(shape.prefix) {
-            let end = run(i + shape.prefix.len(), shape.alphabet);
+            let end = runs.end(text, i + shape.prefix.len(), shape.alphabet);
             if end - i - shape.prefix.len() >= shape.min_body && word_ends_at(text, end) {
-                return Some(removed(end, 0));
+                return Some(removed_at(end, 0));
             }
         }
     }
     if rest.starts_with("AKIA") || rest.starts_with("ASIA") {
-        let end = run(i, upper_digit);
+        let end = runs.end(text, i, Alphabet::UpperDigit);
         if end - i == 20 && word_ends_at(text, end) {
-            return Some(removed(end, 0));
+            return Some(removed_at(end, 0));
         }
     }
-    if let Some(end) = jwt(text, i) {
-        return Some(removed(end, 0));
+    if let Some(end) = jwt(text, i, runs) {
+        return Some(removed_at(end, 0));
     }
-    if let Some((keep, end)) = bearer(text, i) {
-        return Some(removed(end, keep));
+    if let Some((keep, end)) = bearer(text, i, runs) {
+        return Some(removed_at(end, keep));
     }
-    password_value(text, i).map(|(keep, end)| removed(end, keep))
+    password_value(text, i).map(|(keep, end)| removed_at(end, keep))
+}
+
+fn removed_at(end: usize, keep: usize) -> Hit {
+    Hit { end, kind: MaskKind::Secret, replacement: SECRET_REMOVED.into(), keep }
 }
 
 /// `-----BEGIN … PRIVATE KEY-----` to the matching END line, or to the end of the text when it has none (a key
 /// cut off is still a key).
+/// Longest BEGIN line looked at (`-----BEGIN ENCRYPTED PRIVATE KEY-----` is 37 bytes).
+const MAX_PEM_LINE: usize = 80;
+
 fn pem(text: &str, i: usize) -> Option<Hit> {
     const BEGIN: &str = "-----BEGIN ";
     const TAIL: &str = "PRIVATE KEY-----";
@@ -431,29 +511,25 @@ fn pem(text: &str, i: usize) -> Option<Hit> {
     if !rest.starts_with(BEGIN) {
         return None;
     }
-    let line_end = rest.find('\n').unwrap_or(rest.len());
-    let line = rest[..line_end].trim_end();
-    if !line.ends_with(TAIL) || line.len() > 80 {
-        return None;
-    }
-    let after = i + line.len();
+    // The BEGIN line is short: look no further than that, or a text of BEGINs without tails would be quadratic.
+    // The END line may follow on the same line: a form or chat may have flattened the key.
+    let tail_within = |from: usize| {
+        let head = &text.as_bytes()[from..text.len().min(from + MAX_PEM_LINE)];
+        let at = head.windows(TAIL.len()).position(|w| w == TAIL.as_bytes())?;
+        (!head[..at].contains(&b'\n')).then_some(from + at + TAIL.len())
+    };
+    let after = tail_within(i)?;
     let end = match text[after..].find("-----END ") {
-        Some(at) => {
-            let from = after + at;
-            match text[from..].find(TAIL) {
-                Some(t) if !text[from..from + t].contains('\n') => from + t + TAIL.len(),
-                _ => text.len(),
-            }
-        }
+        Some(at) => tail_within(after + at).unwrap_or(text.len()),
         None => text.len(),
     };
     Some(Hit { end, kind: MaskKind::Secret, replacement: SECRET_REMOVED.into(), keep: 0 })
 }
 
 /// `eyJ<header>.eyJ<payload>.<signature>`: a JSON header and payload, base64url.
-fn jwt(text: &str, i: usize) -> Option<usize> {
+fn jwt(text: &str, i: usize, runs: &mut Runs) -> Option<usize> {
     let b = text.as_bytes();
-    let segment = |from: usize| from + b[from..].iter().take_while(|c| url_safe(**c)).count();
+    let mut segment = |from: usize| runs.end(text, from, Alphabet::UrlSafe);
     if !text[i..].starts_with("eyJ") {
         return None;
     }
@@ -471,7 +547,7 @@ fn jwt(text: &str, i: usize) -> Option<usize> {
 
 /// `Bearer <token>` (any case): the token, at least 16 characters of a token alphabet with a digit in it, so
 /// that "the bearer of this letter" stays.
-fn bearer(text: &str, i: usize) -> Option<(usize, usize)> {
+fn bearer(text: &str, i: usize, runs: &mut Runs) -> Option<(usize, usize)> {
     let word = text.get(i..i + 6)?;
     if !word.eq_ignore_ascii_case("bearer") {
         return None;
@@ -484,8 +560,7 @@ fn bearer(text: &str, i: usize) -> Option<(usize, usize)> {
     if j == i + 6 {
         return None;
     }
-    let token = |c: u8| c.is_ascii_alphanumeric() || b"-._~+/=".contains(&c);
-    let end = j + b[j..].iter().take_while(|c| token(**c)).count();
+    let end = runs.end(text, j, Alphabet::Bearer);
     let value = &b[j..end];
     (value.len() >= 16 && value.iter().any(u8::is_ascii_digit)).then_some((j - i, end))
 }
