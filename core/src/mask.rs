@@ -157,6 +157,13 @@ pub fn mask(text: &str) -> Masked {
                 copied = hit.end;
                 i = hit.end;
             }
+            // A word that starts no rule holds none: no value starts inside a word (only a label after `_`).
+            None if bytes[i].is_ascii_alphabetic() => {
+                i += 1;
+                while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                    i += 1;
+                }
+            }
             None => i += text[i..].chars().next().map_or(1, char::len_utf8),
         }
     }
@@ -210,14 +217,18 @@ fn card(text: &str, i: usize) -> Result<Hit, usize> {
     if glued {
         return Err(skip_run(i));
     }
-    // The groups: digit runs joined by 1–3 separators (space, no-break space, dash).
-    let mut groups: Vec<(usize, usize)> = Vec::with_capacity(5);
+    // The groups: digit runs joined by 1–3 separators (space, no-break space, dash). Fixed buffers: this runs at
+    // every number in the text, and most are short.
+    let mut groups = [(0usize, 0usize); MAX_GROUPS + 1];
+    let (mut count, mut total) = (0, 0);
     let mut j = i;
     loop {
         let start = j;
         j = skip_run(j);
-        groups.push((start, j));
-        if groups.len() > MAX_GROUPS || groups.iter().map(|(s, e)| e - s).sum::<usize>() > 19 {
+        groups[count] = (start, j);
+        count += 1;
+        total += j - start;
+        if count > MAX_GROUPS || total > 19 {
             break;
         }
         let mut k = j;
@@ -236,22 +247,22 @@ fn card(text: &str, i: usize) -> Result<Hit, usize> {
         }
         j = k;
     }
-    let run_end = skip_run(groups.last().map_or(i, |g| g.1));
+    let groups = &groups[..count];
+    let run_end = groups[count - 1].1;
     // The longest leading run of groups that is a card; a single group must be the whole number.
-    let mut digits = String::with_capacity(24);
+    let mut digits = [0u8; 19];
+    let mut len = 0;
     let mut best = None;
-    for &(s, e) in &groups {
-        let len = e - s;
-        if groups.len() > 1 && !(2..=6).contains(&len) {
+    for &(s, e) in groups {
+        if count > 1 && !(2..=6).contains(&(e - s)) || len + (e - s) > 19 {
             break;
         }
-        digits.push_str(&text[s..e]);
-        if digits.len() > 19 {
-            break;
-        }
+        digits[len..len + e - s].copy_from_slice(&bytes[s..e]);
+        len += e - s;
+        let number = std::str::from_utf8(&digits[..len]).expect("ASCII digits");
         let ends_clean = word_ends_at(text, e)
             && !(matches!(bytes.get(e), Some(b'.' | b',')) && bytes.get(e + 1).is_some_and(u8::is_ascii_digit));
-        if (13..=19).contains(&digits.len()) && ends_clean && network_issues(&digits) && luhn(&digits) {
+        if (13..=19).contains(&len) && ends_clean && network_issues(number) && luhn(number) {
             best = Some(e);
         }
     }
@@ -453,10 +464,11 @@ const TOKENS: &[TokenShape] = &[
     TokenShape { prefix: "AIza", alphabet: Alphabet::UrlSafe, min_body: 30 },
 ];
 
-/// Labels whose value is a password, matched case-insensitively at a word start and followed by `:` or `=`.
+/// Labels whose value is a password, matched at a word start (ASCII case-insensitively; `ñ` in both cases) and
+/// followed by `:` or `=`.
 const PASSWORD_LABELS: &[&str] = &[
-    "password", "passwort", "kennwort", "wachtwoord", "senha", "mot de passe", "contraseña", "contrasena",
-    "aws_secret_access_key",
+    "password", "passwort", "kennwort", "wachtwoord", "senha", "mot de passe", "contraseña", "contraseÑa",
+    "contrasena", "aws_secret_access_key",
 ];
 
 fn secret(text: &str, i: usize, runs: &mut Runs) -> Option<Hit> {
@@ -472,7 +484,8 @@ fn secret(text: &str, i: usize, runs: &mut Runs) -> Option<Hit> {
         // `db_password=…`: a label may end a longer name; a token may not start inside one.
         return if char_before(text, i) == Some('_') { password_value(text, i).map(|(keep, end)| removed_at(end, keep)) } else { None };
     }
-    for shape in TOKENS {
+    // Dispatch on the first byte: most words start no rule, and this runs at every word.
+    for shape in TOKENS.iter().filter(|s| s.prefix.as_bytes()[0] == first) {
         if rest.starts_with(shape.prefix) {
             let end = runs.end(text, i + shape.prefix.len(), shape.alphabet);
             if end - i - shape.prefix.len() >= shape.min_body && word_ends_at(text, end) {
@@ -480,16 +493,20 @@ fn secret(text: &str, i: usize, runs: &mut Runs) -> Option<Hit> {
             }
         }
     }
-    if rest.starts_with("AKIA") || rest.starts_with("ASIA") {
+    if first == b'A' && (rest.starts_with("AKIA") || rest.starts_with("ASIA")) {
         let end = runs.end(text, i, Alphabet::UpperDigit);
         if end - i == 20 && word_ends_at(text, end) {
             return Some(removed_at(end, 0));
         }
     }
-    if let Some(end) = jwt(text, i, runs) {
+    if first == b'e'
+        && let Some(end) = jwt(text, i, runs)
+    {
         return Some(removed_at(end, 0));
     }
-    if let Some((keep, end)) = bearer(text, i, runs) {
+    if first.eq_ignore_ascii_case(&b'b')
+        && let Some((keep, end)) = bearer(text, i, runs)
+    {
         return Some(removed_at(end, keep));
     }
     password_value(text, i).map(|(keep, end)| removed_at(end, keep))
@@ -568,16 +585,10 @@ fn bearer(text: &str, i: usize, runs: &mut Runs) -> Option<(usize, usize)> {
 /// A password label, `:` or `=`, and the first word after it on the same line: `(bytes kept, end)`.
 fn password_value(text: &str, i: usize) -> Option<(usize, usize)> {
     let rest = &text[i..];
-    let label_len = PASSWORD_LABELS.iter().find_map(|label| {
-        let mut r = rest.char_indices();
-        for l in label.chars() {
-            let (_, c) = r.next()?;
-            if !c.to_lowercase().eq(l.to_lowercase()) {
-                return None;
-            }
-        }
-        Some(r.next().map_or(rest.len(), |(at, _)| at))
-    })?;
+    let label_len = PASSWORD_LABELS
+        .iter()
+        .find(|label| rest.as_bytes().get(..label.len()).is_some_and(|head| head.eq_ignore_ascii_case(label.as_bytes())))?
+        .len();
     let horizontal = |c: char| c == ' ' || c == '\t' || c == '\u{a0}' || c == '\u{202f}';
     let after_label = &rest[label_len..];
     let spaced = after_label.trim_start_matches(horizontal);
