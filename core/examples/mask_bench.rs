@@ -36,7 +36,7 @@ struct Texts {
 
 impl Texts {
     fn mask(&self) -> MaskCounts {
-        let head = mask(&self.subject).counts.add(mask(&self.body).counts);
+        let head = mask(&self.subject).counts + mask(&self.body).counts;
         head.max(mask(&self.raw_body).counts)
     }
 
@@ -105,7 +105,7 @@ fn main() {
         if !c.is_empty() {
             with_any += 1;
         }
-        found = found.add(c);
+        found = found + c;
     }
     println!("masked in the corpus: {with_any} tickets; card {}, iban {}, secret {}", found.card, found.iban, found.secret);
     if std::env::var_os("SHOW").is_some() {

@@ -58,10 +58,6 @@ impl MaskCounts {
         self.card == 0 && self.iban == 0 && self.secret == 0
     }
 
-    pub fn add(self, other: MaskCounts) -> MaskCounts {
-        MaskCounts { card: self.card + other.card, iban: self.iban + other.iban, secret: self.secret + other.secret }
-    }
-
     /// Per kind, the larger: the raw email body holds the stripped one, so adding would count its spans twice.
     pub fn max(self, other: MaskCounts) -> MaskCounts {
         MaskCounts {
@@ -98,6 +94,14 @@ impl MaskCounts {
             }
         }
         counts
+    }
+}
+
+impl std::ops::Add for MaskCounts {
+    type Output = MaskCounts;
+
+    fn add(self, other: MaskCounts) -> MaskCounts {
+        MaskCounts { card: self.card + other.card, iban: self.iban + other.iban, secret: self.secret + other.secret }
     }
 }
 
@@ -293,7 +297,7 @@ pub fn luhn(digits: &str) -> bool {
             if n % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Whether a card network issues numbers with this prefix at this length (ISO/IEC 7812 ranges as the networks

@@ -110,7 +110,7 @@ impl TicketDraft {
 
         let subject_masked = mask(&self.subject);
         let body_masked = mask(&self.body);
-        let masked = subject_masked.counts.add(body_masked.counts);
+        let masked = subject_masked.counts + body_masked.counts;
 
         let subject = single_line(&subject_masked.text, limits.subject);
         let subject = if subject.is_empty() { NO_SUBJECT.to_owned() } else { subject };
