@@ -18,15 +18,16 @@
 //!   (`xoxa- xoxb- xoxp- xoxr- xoxs-`), Stripe live keys (`sk_live_ rk_live_`), OpenAI and Anthropic (`sk-…`,
 //!   `sk-ant-…`), Google API keys (`AIza…`), JWTs (`eyJ….eyJ….…`), `Bearer <token>`, and the value after a
 //!   password label (`password`, `passwort`, `kennwort`, `wachtwoord`, `senha`, `mot de passe`, `contraseña`,
-//!   `aws_secret_access_key`, followed by `:` or `=`). The label stays; only the value goes.
+//!   `aws_secret_access_key`, followed by `:` or `=`; also at the end of a name, `db_password=`). The label
+//!   stays; only the value goes.
 //!
 //! False-positive policy — a customer's words are worth keeping, so every rule asks for the published shape and
 //! its check, and everything else survives:
-//! - A digit run glued to a letter, `_`, `+`, `/`, a decimal point or a word and a dash is never a card
-//!   (order ids like `ORD4111…` or `ORD-4111…`,
-//!   UPS `1Z…`, phone numbers `+1 415 555 0100`, amounts). A number that starts with a digit no card network
-//!   issues (0, 1, 7, 8, 9: USPS tracking, ISBNs, most order numbers) or has the wrong length for its network is
-//!   not a card. A run of digits longer than 19 without separators is an id, not a card. Dates, timestamps and
+//! - A digit run glued to a letter, `_`, `+`, `/`, a decimal point, or a word and a dash is never a card (order
+//!   ids like `ORD4111…` or `ORD-4111…`, UPS `1Z…`, phone numbers `+1 415 555 0100`, amounts, a UUID's last
+//!   group). Chinese, Japanese and Korean text glues nothing: it has no spaces between words. A number that
+//!   starts with a digit no card network issues (0, 1, 7, 8, 9: USPS tracking, ISBNs, most order numbers) or has
+//!   the wrong length for its network is not a card. A run of digits longer than 19 without separators is an id, not a card. Dates, timestamps and
 //!   version strings fail on length or separators (`.`, `/`, `:` end a run).
 //! - What remains is a 1-in-10 chance: a 16-digit number with a card prefix passes Luhn one time in ten. Such a
 //!   number is masked, and its last four digits stay visible, which is what an agent needs to find the order.
@@ -36,12 +37,15 @@
 //!   `the bearer of`) survives. A password label masks only the first word after it (`password: reset link is
 //!   broken` loses the word `reset`): a lost word is cheap; a leaked password is not.
 //!
-//! What stays unmasked, by design: the raw mail in S3 (the email lane reads it; keeping or deleting it is the
-//! deployer's retention policy, set on the bucket), the customer's name and address, and ids the lanes need as
-//! sent (Message-IDs, page URLs — whose credentials [`crate::normalise`] drops anyway).
+//! What stays unmasked, by design: the raw mail in S3 (the email lane reads it; how long it is kept is the
+//! deployer's retention policy, set on the bucket), the chat vendor's own copy of a transcript, the customer's
+//! name and address, attachment names, and ids the lanes need as sent (Message-IDs, page URLs — whose
+//! credentials [`crate::normalise`] drops anyway). Values in none of the shapes above (a national id, a password
+//! written without a label) are not found.
 //!
-//! Time is linear in the text: one pass over the characters, every rule looking at most a bounded distance ahead
-//! except the PEM block, whose end is searched once and then skipped; a failed card run is skipped whole.
+//! Time is linear in the text: one pass, dispatched on the first byte; a word that starts no rule and a digit
+//! run that is no card are skipped whole; runs of a token alphabet are measured once ([`Runs`]); the PEM header
+//! is looked for within one line, and its END once, after which the block is skipped.
 
 use crate::ticket::{MaskCount, MaskKind};
 
@@ -114,7 +118,7 @@ pub struct Masked {
 
 pub const SECRET_REMOVED: &str = "[secret removed]";
 
-/// One span to replace: `[start, end)` in bytes.
+/// One span to replace: from where it was found to `end`, in bytes.
 struct Hit {
     end: usize,
     kind: MaskKind,

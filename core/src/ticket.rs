@@ -125,7 +125,8 @@ pub struct Ticket {
     /// Absent in tickets written before flags existed: read as none.
     #[serde(default)]
     pub flags: Vec<TicketFlag>,
-    /// What masking replaced, by kind; absent (empty) when nothing was, and in tickets written before masking.
+    /// What masking replaced, by kind: counted over subject and body (for email, the raw body's count when it
+    /// found more, as its quoted history may). Absent (empty) when nothing was, and in tickets from before masking.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub masked: Vec<MaskCount>,
 }
