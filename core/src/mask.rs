@@ -44,7 +44,7 @@
 //! written without a label) are not found.
 //!
 //! Time is linear in the text: one pass, dispatched on the first byte; a word that starts no rule and a digit
-//! run that is no card are skipped whole; runs of a token alphabet are measured once ([`Runs`]); the PEM header
+//! run that is no card are skipped whole; runs of a token alphabet are measured once (`Runs`); the PEM header
 //! is looked for within one line, and its END once, after which the block is skipped.
 
 use crate::ticket::{MaskCount, MaskKind};
