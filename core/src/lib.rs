@@ -7,6 +7,7 @@
 //! Crate map:
 //! - [`ticket`]: the ticket's shape (mirrors `wit/tr-intake.wit`, checked by a test).
 //! - [`normalise`]: turning a lane's raw fields into a ticket: limits, control characters, addresses, times, ids.
+//! - [`mask`]: card numbers, IBANs and secrets masked out of every lane's text before it is stored or queued.
 //! - [`wire`]: the versioned JSON a ticket travels in on the queue.
 //! - [`email`]: the email lane, all of it: raw MIME → ticket draft (mail-parser), loop guard, quote and signature
 //!   stripping, and [`email::lane`] (S3 event → S3 GetObject → ticket → store → queue).
@@ -42,6 +43,7 @@ pub mod email;
 pub mod form;
 pub mod http_answer;
 pub mod lane_error;
+pub mod mask;
 pub mod normalise;
 pub mod reader;
 pub mod request_body;
@@ -60,7 +62,7 @@ pub mod wiring;
 pub use credentials::{Credentials, Secret};
 pub use normalise::{Limits, NormaliseError, TicketDraft};
 pub use sqs_client::{SqsClient, SqsConfig, SqsError};
-pub use ticket::{Customer, Reading, Source, ThreadIds, Ticket, TicketFlag, Tone, Urgency};
+pub use ticket::{Customer, MaskCount, MaskKind, Reading, Source, ThreadIds, Ticket, TicketFlag, Tone, Urgency};
 pub use transport::{Runtime, Transport, TransportError};
 pub use vars::{VarError, Vars};
 pub use wiring::Wiring;

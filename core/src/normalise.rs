@@ -11,13 +11,16 @@
 //!   case-sensitively; every helpdesk we measured folds it). Plus-addressing is kept as sent: the store decides
 //!   how to match it. Internationalised domains are stored in their ASCII (punycode) form.
 //! - `received_at` is RFC 3339 in UTC with milliseconds; ids are ULIDs (time-sortable, 26 characters).
+//! - Card numbers, IBANs and secrets are masked ([`crate::mask`]) in the subject and body first, before cleaning
+//!   and cutting: this is the one step every lane's text passes, and a cut must not leave half a card behind.
 
 use std::time::SystemTime;
 
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::ticket::{Customer, Source, ThreadIds, Ticket};
+use crate::mask::mask;
+use crate::ticket::{Customer, Source, ThreadIds, Ticket, TicketFlag};
 
 /// Field limits, in Unicode scalar values. The defaults keep the worst-case ticket JSON (every body character
 /// 4 UTF-8 bytes) under 256 KiB, the smallest SQS message limit still configured on older queues.
@@ -105,10 +108,14 @@ impl TicketDraft {
             .map(|n| single_line(n, limits.name))
             .filter(|n| !n.is_empty());
 
-        let subject = single_line(&self.subject, limits.subject);
+        let subject_masked = mask(&self.subject);
+        let body_masked = mask(&self.body);
+        let masked = subject_masked.counts + body_masked.counts;
+
+        let subject = single_line(&subject_masked.text, limits.subject);
         let subject = if subject.is_empty() { NO_SUBJECT.to_owned() } else { subject };
 
-        let (body, body_truncated) = multi_line(&self.body, limits.body);
+        let (body, body_truncated) = multi_line(&body_masked.text, limits.body);
         if body.is_empty() {
             return Err(NormaliseError::Missing { field: "body" });
         }
@@ -139,7 +146,8 @@ impl TicketDraft {
             idempotency_key,
             merged_from: Vec::new(),
             reading: None,
-            flags: Vec::new(),
+            flags: if masked.is_empty() { Vec::new() } else { vec![TicketFlag::Masked] },
+            masked: masked.to_list(),
         })
     }
 }

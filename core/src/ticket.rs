@@ -65,11 +65,38 @@ pub enum TicketFlag {
     ReplyMayBeCut,
     Anonymous,
     ReadError,
+    /// Card numbers, IBANs or secrets were masked in the text ([`crate::mask`]); `masked` says how many.
+    Masked,
 }
 
 impl TicketFlag {
-    pub const ALL: [TicketFlag; 4] =
-        [TicketFlag::Unparseable, TicketFlag::ReplyMayBeCut, TicketFlag::Anonymous, TicketFlag::ReadError];
+    pub const ALL: [TicketFlag; 5] = [
+        TicketFlag::Unparseable,
+        TicketFlag::ReplyMayBeCut,
+        TicketFlag::Anonymous,
+        TicketFlag::ReadError,
+        TicketFlag::Masked,
+    ];
+}
+
+/// What kind of value [`crate::mask`] replaced (WIT `mask-kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskKind {
+    Card,
+    Iban,
+    Secret,
+}
+
+impl MaskKind {
+    pub const ALL: [MaskKind; 3] = [MaskKind::Card, MaskKind::Iban, MaskKind::Secret];
+}
+
+/// How many values of one kind were masked in a ticket's text; never the values (WIT `mask-count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaskCount {
+    pub kind: MaskKind,
+    pub count: u32,
 }
 
 /// The three tags the read component writes back.
@@ -98,4 +125,8 @@ pub struct Ticket {
     /// Absent in tickets written before flags existed: read as none.
     #[serde(default)]
     pub flags: Vec<TicketFlag>,
+    /// What masking replaced, by kind: counted over subject and body (for email, the raw body's count when it
+    /// found more, as its quoted history may). Absent (empty) when nothing was, and in tickets from before masking.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<MaskCount>,
 }

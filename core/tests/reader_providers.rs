@@ -58,6 +58,7 @@ fn ticket() -> Ticket {
         merged_from: vec![],
         reading: None,
         flags: vec![],
+        masked: vec![],
     }
 }
 

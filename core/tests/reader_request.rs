@@ -51,6 +51,7 @@ pub fn sample_ticket() -> Ticket {
         merged_from: vec![],
         reading: None,
         flags: vec![],
+        masked: vec![],
     }
 }
 
@@ -90,6 +91,10 @@ fn the_bedrock_request_for_a_sample_ticket_matches_the_reviewed_golden_file() {
     assert_eq!(topics.last().unwrap(), "unsure");
     let system = body["system"].as_str().unwrap().to_lowercase();
     assert!(system.contains("you do not answer the customer"));
+    // Intake masking is explained, so `[card ending 1234]` reads as a billing clue rather than odd text.
+    for mask in ["[card ending 1234]", "[iban ending 1234]", "[secret removed]", "masked by us"] {
+        assert!(system.contains(mask), "the prompt names the mask `{mask}`");
+    }
     for asks_for_text in ["write a reply", "draft", "respond to the customer", "compose"] {
         assert!(!system.contains(asks_for_text), "the prompt must never ask for a reply: `{asks_for_text}`");
     }

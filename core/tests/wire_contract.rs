@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use tr_core::wire::{self, WireError};
-use tr_core::{Customer, Reading, Source, ThreadIds, Ticket, TicketFlag, Tone, Urgency};
+use tr_core::{Customer, MaskCount, MaskKind, Reading, Source, ThreadIds, Ticket, TicketFlag, Tone, Urgency};
 use wit_parser::{Resolve, Type, TypeDefKind};
 
 fn sample() -> Ticket {
@@ -27,7 +27,8 @@ fn sample() -> Ticket {
         idempotency_key: "abc@mail.example.com".into(),
         merged_from: vec!["01KB0Y3J5V6N2Q8R9S0T1V2W3Y".into()],
         reading: Some(Reading { topic: "billing".into(), urgency: Urgency::Medium, tone: Tone::Confused }),
-        flags: vec![TicketFlag::ReplyMayBeCut],
+        flags: vec![TicketFlag::ReplyMayBeCut, TicketFlag::Masked],
+        masked: vec![MaskCount { kind: MaskKind::Card, count: 2 }],
     }
 }
 
@@ -43,6 +44,9 @@ fn round_trip_is_lossless() {
     bare.page_url = None;
     bare.reading = None;
     bare.thread = ThreadIds::default();
+    bare.masked = Vec::new();
+    // Nothing masked: no `masked` field on the wire, so the JSON is what readers before masking expect.
+    assert!(!wire::encode(&bare).contains(r#""masked":"#));
     assert_eq!(wire::decode(&wire::encode(&bare)).unwrap(), bare);
 }
 
@@ -72,6 +76,11 @@ fn check(resolve: &Resolve, ty: &Type, json: &Value, path: &str, problems: &mut 
         Type::String => {
             if !json.is_string() {
                 problems.push(format!("{path}: WIT string, JSON {json}"));
+            }
+        }
+        Type::U32 => {
+            if !json.as_u64().is_some_and(|n| n <= u64::from(u32::MAX)) {
+                problems.push(format!("{path}: WIT u32, JSON {json}"));
             }
         }
         Type::Bool => {
@@ -173,6 +182,8 @@ fn every_enum_case_matches() {
     assert_eq!(cases("tone"), tones);
     let flags: Vec<String> = TicketFlag::ALL.iter().map(|f| json_of(serde_json::to_value(f).unwrap())).collect();
     assert_eq!(cases("ticket-flag"), flags);
+    let kinds: Vec<String> = MaskKind::ALL.iter().map(|k| json_of(serde_json::to_value(k).unwrap())).collect();
+    assert_eq!(cases("mask-kind"), kinds);
 }
 
 #[test]

@@ -187,7 +187,7 @@ impl<T: Transport, R: Runtime, K: Kv> EmailLane<'_, T, R, K> {
         if mail.strip.may_have_cut_reply {
             ticket.flags.push(TicketFlag::ReplyMayBeCut);
         }
-        let mut intake = Intake::new(ticket).with_raw_body(mail.raw_body);
+        let mut intake = Intake::new(ticket).with_raw_body(&mail.raw_body);
         intake.participants = mail.participants;
         self.keep(intake).await
     }

@@ -24,6 +24,7 @@ use super::record::{
     RecordError, StoredReading, TicketRecord,
 };
 use super::similar::{self, Fingerprint};
+use crate::mask;
 use crate::normalise;
 use crate::ticket::{Reading, ThreadIds, Ticket, TicketFlag};
 
@@ -122,8 +123,16 @@ impl Intake {
         Self { ticket, raw_body: None, participants: Vec::new(), ticket_ref: None }
     }
 
-    pub fn with_raw_body(mut self, raw: impl Into<String>) -> Self {
-        self.raw_body = Some(raw.into());
+    /// The unstripped body, masked like the ticket's text (it holds the same values and the quoted history's
+    /// besides); the ticket's `masked` counts take the larger count per kind of the two.
+    pub fn with_raw_body(mut self, raw: &str) -> Self {
+        let masked = mask::mask(raw);
+        let counts = mask::MaskCounts::from_list(&self.ticket.masked).max(masked.counts);
+        if !counts.is_empty() && !self.ticket.flags.contains(&TicketFlag::Masked) {
+            self.ticket.flags.push(TicketFlag::Masked);
+        }
+        self.ticket.masked = counts.to_list();
+        self.raw_body = Some(masked.text);
         self
     }
 }
@@ -552,6 +561,7 @@ impl<K: Kv> Store<K> {
             transcript_id: t.transcript_id,
             participants,
             flags: t.flags,
+            masked: t.masked,
         }
     }
 

@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ticket::{Customer, Reading, Source, ThreadIds, Ticket, TicketFlag};
+use crate::ticket::{Customer, MaskCount, Reading, Source, ThreadIds, Ticket, TicketFlag};
 
 /// The version this build writes, and the only one it reads.
 pub const RECORD_VERSION: u32 = 1;
@@ -54,6 +54,9 @@ pub struct Message {
     pub participants: Vec<String>,
     #[serde(default)]
     pub flags: Vec<TicketFlag>,
+    /// What masking replaced in this message's text, by kind (see [`crate::mask`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<MaskCount>,
 }
 
 impl Message {
@@ -74,6 +77,7 @@ impl Message {
             merged_from: Vec::new(),
             reading: None,
             flags: self.flags.clone(),
+            masked: self.masked.clone(),
         }
     }
 }
