@@ -24,7 +24,8 @@
 //!   content type, method); [`request_body`] reads a body never past its limit; [`dependency_answer`] is what
 //!   a lane answers when the store or queue fails.
 //! - [`vars`]: deployment variables behind a trait; [`wiring`]: the clients and store every lane builds from them.
-//! - [`lane_error`]: retry-later vs never-as-sent, for the queue-triggered lanes.
+//! - [`lane_error`]: retry-later vs never-as-sent, for the queue-triggered lanes; [`guest_failure`]: one
+//!   attempt's failure as a queue-triggered component answers it (configuration and store included).
 //! - [`credentials`]: AWS credentials whose `Debug` never shows a secret.
 //! - [`sigv4`]: SigV4 signing through the `aws-sigv4` crate.
 //! - [`transport`]: the injected HTTP transport and runtime (clock, sleep, randomness).
@@ -41,6 +42,7 @@ pub mod credentials;
 pub mod dependency_answer;
 pub mod email;
 pub mod form;
+pub mod guest_failure;
 pub mod http_answer;
 pub mod lane_error;
 pub mod mask;

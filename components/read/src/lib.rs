@@ -15,7 +15,7 @@ spin_sdk::wit_bindgen::generate!({
     runtime_path: "spin_sdk::wit_bindgen::rt",
 });
 
-use tr_core::lane_error::GuestFailure;
+use tr_core::guest_failure::GuestFailure;
 use tr_core::reader::lane::ReadWorker;
 use tr_spin_glue::{SpinVars, Verdict, verdict};
 

@@ -5,7 +5,8 @@
 //! else that failed is an error (also left on the queue by the trigger, then dead-lettered), success is `delete`
 //! — so every queue guest treats failure the same way.
 
-use tr_core::lane_error::{GuestFailure, LaneError};
+use tr_core::guest_failure::GuestFailure;
+use tr_core::lane_error::LaneError;
 
 /// What to answer the trigger.
 #[derive(Debug, Clone, PartialEq, Eq)]

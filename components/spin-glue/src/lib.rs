@@ -13,7 +13,7 @@ mod spin_transport;
 mod spin_vars;
 
 pub use guest_failure::{Verdict, verdict};
-pub use tr_core::lane_error::GuestFailure;
+pub use tr_core::guest_failure::GuestFailure;
 pub use spin_kv::SpinKv;
 pub use spin_runtime::SpinRuntime;
 pub use spin_transport::SpinTransport;

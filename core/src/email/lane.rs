@@ -15,7 +15,7 @@
 
 use crate::email::salvage::{HEADER_BYTES, salvage};
 use crate::email::{BodySource, DEFAULT_MAX_BYTES, EmailError, email_to_draft, idempotency_key};
-use crate::lane_error::GuestFailure;
+use crate::guest_failure::GuestFailure;
 use crate::normalise::{Limits, TicketDraft};
 use crate::s3_client::{S3Client, S3Config, S3Error};
 use crate::vars::{VarError, Vars};
