@@ -42,9 +42,17 @@ fn raw_mail_in_s3_becomes_one_clean_read_ticket_and_replies_and_auto_replies_mak
     p.wait_for_log(&format!("[email] s3://{}/inbound/0006 -> appended to {id}", p.bucket));
     p.put("inbound/0007", "stranger-reply.eml");
     p.wait_for_log(&format!("[email] s3://{}/inbound/0007 -> created ", p.bucket));
-    let stranger = p.take(&p.read_queue, 1, 20);
-    assert_eq!(stranger.len(), 1, "{}", p.host.output());
-    assert_eq!(stranger[0]["ticket"]["customer"]["email"], "lee.park@elsewhere.example");
+    // The router hears of both replies (append events, forwarded with the ticket's reading, no model call) and
+    // of the stranger's new ticket.
+    let events = p.take(&p.read_queue, 3, 20);
+    assert_eq!(events.len(), 3, "{}", p.host.output());
+    let (appends, tickets): (Vec<_>, Vec<_>) = events.iter().partition(|e| e["event"] == "append");
+    assert_eq!(appends.len(), 2, "{events:?}");
+    for append in &appends {
+        assert_eq!(append["append"]["ticket_id"], id.as_str());
+        assert_eq!(append["reading"], ticket["reading"], "forwarded with the ticket's reading");
+    }
+    assert_eq!(tickets[0]["ticket"]["customer"]["email"], "lee.park@elsewhere.example");
     p.put("inbound/0003", "autoreply.eml");
     p.wait_for_log(&format!("[email] s3://{}/inbound/0003 -> suppressed (", p.bucket));
     p.put("inbound/0004", "new.eml");

@@ -7,15 +7,24 @@
 //! description, a build command, a watch list and a trigger. The variable table in docs/deploy.md is the one
 //! rendered from spin.toml, and the runtime-config examples use only keys Spin accepts.
 //!
-//! Reads are found in the source: `optional("name")`, `required("name")`, `variables::get("name")`, and calls of
-//! spin-glue helpers that read fixed names themselves (`aws_credentials()`); a read whose name is not a string
-//! literal fails the test, because it could not be checked.
+//! A component's code is its crate and its lane's folder in tr-core (`core/src/<lane>/`, where the component's
+//! `from_vars` reads its settings). Reads are found in the source: `optional("name")`, `required("name")`,
+//! `variables::get("name")`, `vars.optional("name")` / `vars.required("name")` (tr-core's `Vars`), and calls of
+//! helpers that read fixed names themselves (spin-glue's `wiring()`, tr-core's `aws_credentials()`,
+//! `Wiring::from_vars`, `intake_queues`); a read whose name is not a string literal fails the test, because it
+//! could not be checked.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The functions that take a variable's name (spin-glue's two, and the SDK's own).
-const PRIMITIVES: [&str; 3] = ["optional", "required", "variables::get"];
+/// The functions that take a variable's name (the SDK's own, and tr-core's `Vars` methods as the lanes call them).
+const PRIMITIVES: [&str; 5] = ["optional", "required", "variables::get", "vars.optional", "vars.required"];
+/// Inside `Vars` itself a default method reads through `self`.
+const HELPER_PRIMITIVES: [&str; 2] = ["self.optional", "self.required"];
+/// Files whose functions may be helpers that read fixed names: spin-glue, and tr-core's variables and wiring.
+const HELPER_FILES: [&str; 3] = ["components/spin-glue/src", "core/src/vars.rs", "core/src/wiring.rs"];
+/// Each component's lane in tr-core (`core/src/<folder>`), where its settings are read.
+const CORE_LANES: [(&str, &str); 4] = [("form", "form"), ("chat", "chat"), ("email", "email"), ("read", "reader")];
 
 const DOCS: &str = "docs/deploy.md";
 const TABLE_BEGIN: &str = "<!-- variables table: rendered from spin.toml by tests/tests/spin_manifest.rs -->";
@@ -422,7 +431,13 @@ fn repo_root() -> PathBuf {
 fn component_sources(id: &str) -> Vec<(PathBuf, String)> {
     let src = repo_root().join("components").join(id).join("src");
     assert!(src.is_dir(), "[component.{id}] has no crate at components/{id}/src (crate directory = component id)");
-    rust_files(&src)
+    let mut files = rust_files(&src);
+    if let Some((_, folder)) = CORE_LANES.iter().find(|(component, _)| *component == id) {
+        let lane = repo_root().join("core/src").join(folder);
+        assert!(lane.is_dir(), "[component.{id}]'s lane is missing at {}", lane.display());
+        files.extend(rust_files(&lane));
+    }
+    files
 }
 
 fn rust_files(dir: &Path) -> Vec<(PathBuf, String)> {
@@ -442,7 +457,13 @@ fn rust_files(dir: &Path) -> Vec<(PathBuf, String)> {
 
 /// spin-glue functions that read fixed variable names (directly or through another such helper) → those names.
 fn glue_helpers() -> BTreeMap<String, BTreeSet<String>> {
-    let files = rust_files(&repo_root().join("components/spin-glue/src"));
+    let files: Vec<(PathBuf, String)> = HELPER_FILES
+        .iter()
+        .flat_map(|f| {
+            let path = repo_root().join(f);
+            if path.is_dir() { rust_files(&path) } else { vec![(path.clone(), std::fs::read_to_string(&path).unwrap())] }
+        })
+        .collect();
     // Each `fn` runs to the next `fn`: glue functions are small and flat, and a closer parse buys nothing here.
     let mut bodies: Vec<(String, String)> = Vec::new();
     for (_, text) in &files {
@@ -466,7 +487,7 @@ fn glue_helpers() -> BTreeMap<String, BTreeSet<String>> {
         let mut changed = false;
         for (name, body) in &bodies {
             let mut names = BTreeSet::new();
-            for primitive in PRIMITIVES {
+            for primitive in PRIMITIVES.iter().chain(&HELPER_PRIMITIVES) {
                 for (_, arg) in find_calls(body, primitive) {
                     // A pass-through (`optional(name)`) is a primitive itself, not a helper.
                     if let Arg::Literal(v) = arg {
@@ -475,7 +496,7 @@ fn glue_helpers() -> BTreeMap<String, BTreeSet<String>> {
                 }
             }
             for (helper, reads) in &helpers {
-                if helper != name && !find_calls(body, helper).is_empty() {
+                if helper != name && calls_helper(body, helper) {
                     names.extend(reads.iter().cloned());
                 }
             }
@@ -512,12 +533,17 @@ fn reads(files: &[(PathBuf, String)], helpers: &BTreeMap<String, BTreeSet<String
             }
         }
         for (helper, names) in helpers {
-            if !find_calls(&code, helper).is_empty() {
+            if calls_helper(&code, helper) {
                 out.extend(names.iter().cloned());
             }
         }
     }
     out
+}
+
+/// `helper(…)` as a function, or `vars.helper(…)` as a `Vars` method.
+fn calls_helper(code: &str, helper: &str) -> bool {
+    !find_calls(code, helper).is_empty() || !find_calls(code, &format!("vars.{helper}")).is_empty()
 }
 
 enum Arg {

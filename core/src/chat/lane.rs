@@ -37,7 +37,7 @@ use crate::store::{Intake, Kv, Store};
 use crate::ticket::TicketFlag;
 use crate::transport::{Runtime, Transport};
 use crate::vars::Vars;
-use crate::wiring::Wiring;
+use crate::wiring::{IntakeQueues, Wiring, intake_queues};
 
 /// A long chat is a few tens of KB; this leaves room without letting a client make us buffer megabytes.
 pub const MAX_BODY: usize = 512 * 1024;
@@ -138,26 +138,28 @@ pub struct ChatSettings {
     pub chatwoot: ChatwootApi,
     /// `chat_resolved_policy`: `acknowledge` (default) or `create`.
     pub resolved: Result<ResolvedPolicy, ApiError>,
+    pub queues: IntakeQueues,
 }
 
 impl ChatSettings {
     pub async fn from_vars(vars: &impl Vars) -> Self {
-        let secret = async |name: &str| vars.optional(name).await.map(Secret::new);
         let resolved = match vars.optional("chat_resolved_policy").await.as_deref() {
             None | Some("acknowledge") => Ok(ResolvedPolicy::Acknowledge),
             Some("create") => Ok(ResolvedPolicy::CreateTicket),
             Some(other) => Err(not_configured(format!("chat_resolved_policy `{other}` is not acknowledge or create"))),
         };
+        // Each name a literal: tests/tests/spin_manifest.rs checks spin.toml against the names read here.
         Self {
-            chat_secret: secret("chat_secret").await,
-            tawk_webhook_secret: secret("tawk_webhook_secret").await,
-            chatwoot_webhook_secret: secret("chatwoot_webhook_secret").await,
+            chat_secret: vars.optional("chat_secret").await.map(Secret::new),
+            tawk_webhook_secret: vars.optional("tawk_webhook_secret").await.map(Secret::new),
+            chatwoot_webhook_secret: vars.optional("chatwoot_webhook_secret").await.map(Secret::new),
             chatwoot: ChatwootApi {
                 url: vars.optional("chatwoot_api_url").await,
-                token: secret("chatwoot_api_token").await,
+                token: vars.optional("chatwoot_api_token").await.map(Secret::new),
                 account_id: vars.optional("chatwoot_account_id").await,
             },
             resolved,
+            queues: intake_queues(vars).await,
         }
     }
 }
@@ -262,8 +264,8 @@ impl<T: Transport + Clone, R: Runtime + Clone, K: Kv> ChatEndpoint<T, R, K> {
         let mut wiring = self.wiring;
         let config = ChatLaneConfig {
             fold: FoldConfig { resolved: self.settings.resolved? },
-            ticket_queue_url: wiring.ticket_queue_url.clone()?,
-            append_queue_url: wiring.append_queue_url.clone(),
+            ticket_queue_url: self.settings.queues.ticket_queue_url.clone()?,
+            append_queue_url: self.settings.queues.append_queue_url.clone(),
             limits: Limits::default(),
         };
         let sqs = wiring.sqs()?;

@@ -19,7 +19,7 @@ use crate::guest_failure::GuestFailure;
 use crate::normalise::{Limits, TicketDraft};
 use crate::s3_client::{S3Client, S3Config, S3Error};
 use crate::vars::{VarError, Vars};
-use crate::wiring::Wiring;
+use crate::wiring::{Wiring, intake_queues};
 use crate::s3_event::{S3Event, S3Object, parse_s3_event};
 use crate::store::keep::{Kept, keep};
 use crate::sqs_client::SqsClient;
@@ -94,9 +94,10 @@ impl<T: Transport + Clone, R: Runtime + Clone, K: Kv> EmailWorker<T, R, K> {
         let mut s3 = S3Config::new(wiring.region.clone(), credentials, max_bytes);
         s3.endpoint = vars.optional("s3_endpoint").await;
         s3.path_style = vars.optional("s3_path_style").await.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let queues = intake_queues(vars).await;
         let config = EmailLaneConfig {
-            ticket_queue_url: wiring.ticket_queue_url.clone()?,
-            append_queue_url: wiring.append_queue_url.clone(),
+            ticket_queue_url: queues.ticket_queue_url?,
+            append_queue_url: queues.append_queue_url,
             limits: Limits::default(),
         };
         Ok(Self {

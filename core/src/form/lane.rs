@@ -41,7 +41,7 @@ use crate::store::{Intake, Kv, Store};
 use crate::ticket::{Source, ThreadIds};
 use crate::transport::{Runtime, Transport};
 use crate::vars::Vars;
-use crate::wiring::Wiring;
+use crate::wiring::{IntakeQueues, Wiring, intake_queues};
 
 /// A support message is a few KB; 64 KB leaves room for a long one and nothing for abuse.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -61,6 +61,7 @@ pub struct FormSettings {
     pub rate_limit: Result<RateLimit, ApiError>,
     /// `form_trusted_proxies` (default none).
     pub trusted_proxies: Result<TrustedProxies, ApiError>,
+    pub queues: IntakeQueues,
 }
 
 impl FormSettings {
@@ -80,7 +81,7 @@ impl FormSettings {
             None => Ok(TrustedProxies::default()),
         };
         let site_key = vars.optional("form_site_key").await.map(Secret::new);
-        Self { origins, site_key, min_fill, rate_limit, trusted_proxies }
+        Self { origins, site_key, min_fill, rate_limit, trusted_proxies, queues: intake_queues(vars).await }
     }
 }
 
@@ -151,8 +152,8 @@ where
     }
 
     let config = FormLaneConfig {
-        ticket_queue_url: wiring.ticket_queue_url.clone()?,
-        append_queue_url: wiring.append_queue_url.clone(),
+        ticket_queue_url: settings.queues.ticket_queue_url.clone()?,
+        append_queue_url: settings.queues.append_queue_url.clone(),
         limits: Limits::default(),
     };
     let sqs = wiring.sqs()?;

@@ -92,7 +92,8 @@ impl<T: Transport + Clone, R: Runtime + Clone, K: Kv> ReadWorker<T, R, K> {
         let reader = Reader::from_vars(vars, &wiring).await?;
         let sqs = wiring.sqs()?;
         let store = wiring.store()?;
-        Ok(Self { reader, sheet, store, sqs, read_queue_url: wiring.read_queue_url.clone(), runtime: wiring.runtime.clone() })
+        let read_queue_url = vars.optional("read_queue_url").await;
+        Ok(Self { reader, sheet, store, sqs, read_queue_url, runtime: wiring.runtime.clone() })
     }
 
     /// One message; one log line per ticket: id, tags, who read it, calls and tokens — never the ticket's text.
