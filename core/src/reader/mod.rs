@@ -13,6 +13,7 @@
 //! - [`lane`]: one ticket message → at most two model calls → tags on the stored ticket.
 
 pub mod answer;
+pub mod eval;
 pub mod lane;
 pub mod model_client;
 pub mod offline;
