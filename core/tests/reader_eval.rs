@@ -63,7 +63,7 @@ fn offline_leave_one_out_on_the_default_sheet_is_the_benchmark_figure() {
     assert!(text.contains("| topic | 14/18 | 78 |"), "{text}");
     assert!(text.contains("| urgency | 9/18 | 50 |"), "{text}");
     assert!(text.contains("| tone | 17/18 | 94 |"), "{text}");
-    assert!(text.contains("$0.00 per 1,000 tickets"), "{text}");
+    assert!(text.contains("tokens: 0 in, 0 out over 0 model calls; $0.00 per 1,000 tickets (no model calls)"), "{text}");
     assert!(text.contains("| expected \\ read | billing |"), "{text}");
 }
 

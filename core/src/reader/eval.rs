@@ -334,6 +334,7 @@ pub fn render(tally: &Tally, sheet: &RulesSheet, price: Option<&Price>) -> Strin
         tally.usage.input_tokens, tally.usage.output_tokens, tally.calls
     );
     out += &match price {
+        _ if tally.calls == 0 => "$0.00 per 1,000 tickets (no model calls)\n".to_owned(),
         Some(p) => format!(
             "${:.2} per 1,000 tickets at {}'s list price (${}/M in, ${}/M out)\n",
             tally.dollars_per_1000(p),
