@@ -167,6 +167,8 @@ pub struct Tally {
     pub calls: u32,
     /// Readings that ended `unsure` + `read-error` (invalid answers, refused tickets).
     pub read_errors: usize,
+    /// Readings the offline fallback made because the model was unavailable (they are not the model's).
+    pub offline_fallbacks: usize,
 }
 
 impl Tally {
@@ -184,6 +186,7 @@ impl Tally {
         self.usage.output_tokens += read.usage.output_tokens;
         self.calls += read.calls;
         self.read_errors += usize::from(read.error.is_some());
+        self.offline_fallbacks += usize::from(read.by == ReadBy::OfflineFallback);
     }
 
     pub fn fraction(&self, field: Field) -> f64 {
@@ -329,6 +332,9 @@ pub fn render(tally: &Tally, sheet: &RulesSheet, price: Option<&Price>) -> Strin
     if tally.read_errors > 0 {
         out += &format!("; read errors (invalid answers, read as unsure): {}", tally.read_errors);
     }
+    if tally.offline_fallbacks > 0 {
+        out += &format!("; read by the offline fallback (model unavailable): {}", tally.offline_fallbacks);
+    }
     out += &format!(
         "\ntokens: {} in, {} out over {} model calls; ",
         tally.usage.input_tokens, tally.usage.output_tokens, tally.calls
@@ -369,7 +375,7 @@ pub fn render(tally: &Tally, sheet: &RulesSheet, price: Option<&Price>) -> Strin
 
 /// `[#####     ] 12/40` (`width` cells), for a terminal's progress line.
 pub fn progress_bar(done: usize, total: usize, width: usize) -> String {
-    let filled = if total == 0 { width } else { done * width / total };
+    let filled = (done * width).checked_div(total).unwrap_or(width);
     format!("[{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(width - filled))
 }
 
