@@ -89,3 +89,85 @@ fn a_labelled_file_is_read_and_a_malformed_one_refused_with_file_and_line() {
     assert!(!stderr.contains("18/18"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `tests/tools/fake_bedrock.py` (SigV4 checked with botocore's signer, structured output required, scripted by
+/// a `case=` marker in the text; no marker answers billing/medium/calm), on a free port.
+struct FakeBedrock {
+    child: std::process::Child,
+    origin: String,
+}
+
+impl Drop for FakeBedrock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn fake_bedrock(dir: &std::path::Path) -> FakeBedrock {
+    let port_file = dir.join("fake-bedrock.port");
+    let child = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/tools/fake_bedrock.py"))
+        .arg(&port_file)
+        .env("TR_MOTO_ACCESS_KEY_ID", "AKIDEVAL")
+        .env("TR_MOTO_SECRET_ACCESS_KEY", "eval-secret")
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Ok(port) = std::fs::read_to_string(&port_file)
+            && !port.is_empty()
+        {
+            return FakeBedrock { child, origin: format!("http://127.0.0.1:{port}") };
+        }
+        assert!(std::time::Instant::now() < deadline, "fake_bedrock.py did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn bedrock_reader_through_a_fake_bedrock_reports_tokens_cost_and_read_errors() {
+    let dir = std::env::temp_dir().join(format!("tr-eval-bedrock-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fake = fake_bedrock(&dir);
+    let file = dir.join("team.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"text": "I was charged twice this month, please refund one.", "topic": "billing", "urgency": "medium", "tone": "calm"}"#,
+            "\n",
+            r#"{"text": "Charged twice again case=non-json", "topic": "billing", "urgency": "medium", "tone": "calm"}"#,
+            "\n",
+            r#"{"text": "Where is my parcel case=unknown-topic", "topic": "billing", "urgency": "high", "tone": "angry"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tr-intake"))
+        .args(["eval", "--reader", "bedrock", "--file", file.to_str().unwrap(), "--min-topic", "0.5"])
+        .arg("--rules")
+        .arg(rules())
+        .env("SPIN_VARIABLE_BEDROCK_ENDPOINT", &fake.origin)
+        .env("SPIN_VARIABLE_AWS_ACCESS_KEY_ID", "AKIDEVAL")
+        .arg("--variable")
+        .arg("aws_secret_access_key=eval-secret")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stdout.starts_with("# tr-intake eval: reader bedrock (anthropic.claude-haiku-4-5-20251001-v1:0)"), "{stdout}\n{stderr}");
+    // The sheet: every one of the 18 examples read once, all answered billing.
+    assert!(stdout.contains("examples, leave-one-out (18 tickets)"), "{stdout}");
+    assert!(stdout.contains("over 18 model calls; $"), "{stdout}");
+    // The file: one valid answer; two invalid twice (two calls each) → unsure with a read error.
+    assert!(stdout.contains("team.jsonl (3 tickets)"), "{stdout}");
+    assert!(stdout.contains("| topic | 1/3 | 33 |"), "{stdout}");
+    assert!(stdout.contains("unsure: 2/3 (67%); read errors (invalid answers, read as unsure): 2"), "{stdout}");
+    // Output tokens as the fake reports them: 17 (valid) + 2 × 9 (non-json) + 2 × 17 (unknown topic).
+    assert!(stdout.contains(" 69 out over 5 model calls; $"), "{stdout}");
+    assert!(stdout.contains("per 1,000 tickets at Claude Haiku 4.5's list price ($1/M in, $5/M out)"), "{stdout}");
+    // 1/3 topic on the file is below 50%: the run fails, naming the set.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("team.jsonl: topic agreement 33.3% is below --min-topic 50.0%"), "{stderr}");
+    drop(fake);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
