@@ -113,12 +113,15 @@ fn fake_bedrock(dir: &std::path::Path) -> FakeBedrock {
         .env("TR_MOTO_SECRET_ACCESS_KEY", "eval-secret")
         .spawn()
         .unwrap();
+    // Held from the start, so a fake that never answers is still killed when the assert below fails.
+    let mut fake = FakeBedrock { child, origin: String::new() };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         if let Ok(port) = std::fs::read_to_string(&port_file)
             && !port.is_empty()
         {
-            return FakeBedrock { child, origin: format!("http://127.0.0.1:{port}") };
+            fake.origin = format!("http://127.0.0.1:{port}");
+            return fake;
         }
         assert!(std::time::Instant::now() < deadline, "fake_bedrock.py did not start");
         std::thread::sleep(std::time::Duration::from_millis(100));
