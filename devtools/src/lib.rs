@@ -13,8 +13,10 @@
 //! - [`inspect`]: `tickets` (through tr-core's store over the host's SQLite file), `queues` and `replay`. → local_aws
 //! - [`startup`]: what `up` tells a person at start: every route, the lanes that cannot work as configured,
 //!   runnable next commands.
+//! - [`eval`]: `eval`'s variables, HTTP transport and progress line (the figures are tr-core's `reader::eval`).
 
 pub mod local_aws;
 pub mod mail_drop;
 pub mod inspect;
 pub mod startup;
+pub mod eval;

@@ -5,9 +5,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tr_devtools::local_aws::{self, LocalAws, LocalAwsState};
-use tr_devtools::{inspect, mail_drop, startup};
+use tr_core::reader::RulesSheet;
+use tr_core::reader::eval::{self as eval_core, LabelFormat, Thresholds, parse_fraction};
+use tr_core::reader::lane::Reader;
+use tr_core::reader::model_client::DEFAULT_BEDROCK_MODEL;
+use tr_core::store::{KvError, MemoryKv};
+use tr_core::{Vars, Wiring};
+use tr_devtools::eval::{Progress, SystemRuntime, UreqTransport};
+use tr_devtools::{eval, inspect, mail_drop, startup};
 use tr_host::app::{App, Options, manifest_path};
 
 #[derive(Parser)]
@@ -71,6 +79,30 @@ enum Command {
         to: Option<String>,
         #[arg(short = 'f', long = "from", default_value = "spin.toml")]
         manifest: PathBuf,
+    },
+    /// Measure the reader against labelled tickets: the rules sheet's examples (leave-one-out) and, optionally,
+    /// a file of your own. Prints per-field agreement, a topic confusion table, the unsure rate, tokens and $ per
+    /// 1,000 tickets; exits non-zero below a --min-* threshold.
+    Eval {
+        #[arg(long, default_value = "rules/rules.toml")]
+        rules: PathBuf,
+        /// Labelled tickets, .csv (header: text,topic,urgency,tone) or .jsonl (one object per line, same fields).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// offline (the default here), bedrock, anthropic or openai; settings are the read component's
+        /// variables (SPIN_VARIABLE_<NAME> or --variable).
+        #[arg(long)]
+        reader: Option<String>,
+        /// name=value, overrides SPIN_VARIABLE_<NAME> (repeatable).
+        #[arg(long = "variable")]
+        variables: Vec<String>,
+        /// Minimum topic agreement, a fraction (0.8) or percent (80%), on every set read.
+        #[arg(long, value_parser = parse_fraction)]
+        min_topic: Option<f64>,
+        #[arg(long, value_parser = parse_fraction)]
+        min_urgency: Option<f64>,
+        #[arg(long, value_parser = parse_fraction)]
+        min_tone: Option<f64>,
     },
 }
 
@@ -204,7 +236,67 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("moved {moved} messages from {dlq} to {source}");
             Ok(())
         }
+        Command::Eval { rules, file, reader, variables, min_topic, min_urgency, min_tone } => {
+            let thresholds = Thresholds { topic: min_topic, urgency: min_urgency, tone: min_tone };
+            run_eval(&rules, file.as_deref(), reader.as_deref(), &variables, &thresholds).await
+        }
     }
+}
+
+async fn run_eval(
+    rules: &std::path::Path,
+    file: Option<&std::path::Path>,
+    reader: Option<&str>,
+    flags: &[String],
+    thresholds: &Thresholds,
+) -> anyhow::Result<()> {
+    let rules_name = rules.display().to_string();
+    let source = std::fs::read_to_string(rules).with_context(|| format!("reading {rules_name}"))?;
+    let sheet = RulesSheet::parse(&source, &rules_name)?;
+    // Read before any model call: a malformed row should cost nothing.
+    let labelled = match file {
+        Some(path) => {
+            let name = path.display().to_string();
+            let format = LabelFormat::from_path(&name).with_context(|| format!("{name}: name a .csv or .jsonl file"))?;
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {name}"))?;
+            Some((eval_core::parse_labelled(&text, &name, format, &sheet)?, name))
+        }
+        None => None,
+    };
+
+    let vars = eval::variables(std::env::vars(), flags, reader)?;
+    let kv: Result<MemoryKv, KvError> = Err(KvError::Other("eval stores nothing".into()));
+    let wiring = Wiring::from_vars(&vars, UreqTransport::default(), SystemRuntime, kv).await;
+    let reader = Reader::from_vars(&vars, &wiring).await.map_err(|e| anyhow::anyhow!("reader: {e}"))?;
+    let which = vars.optional("reader").await.unwrap_or_default();
+    let model = match which.as_str() {
+        "bedrock" => Some(vars.optional("model_id").await.unwrap_or_else(|| DEFAULT_BEDROCK_MODEL.to_owned())),
+        "anthropic" => Some(vars.optional("model_id").await.unwrap_or_else(|| "claude-haiku-4-5".to_owned())),
+        "openai" => vars.optional("openai_model").await,
+        _ => None,
+    };
+    let price = model.as_deref().and_then(eval_core::list_price);
+
+    println!("# tr-intake eval: reader {which}{}, rules {rules_name}\n", model.map(|m| format!(" ({m})")).unwrap_or_default());
+    let mut sets = vec![(format!("{rules_name} examples, leave-one-out"), sheet.examples.clone(), true)];
+    if let Some((rows, name)) = labelled {
+        sets.push((name, rows, false));
+    }
+    let mut failures = Vec::new();
+    for (set, examples, leave_one_out) in &sets {
+        let mut progress = Progress::new(set);
+        let tally =
+            eval_core::evaluate(&reader, &sheet, set, examples, *leave_one_out, &mut |d, t| progress.update(d, t)).await?;
+        println!("{}", eval_core::render(&tally, &sheet, price.as_ref()));
+        failures.extend(tally.below(thresholds));
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    for failure in &failures {
+        eprintln!("{failure}");
+    }
+    anyhow::bail!("{} threshold(s) not met", failures.len())
 }
 
 fn print_embedded(local: &LocalAws, state_dir: &std::path::Path, manifest_arg: &std::path::Path) {

@@ -183,7 +183,7 @@ impl<T: Transport, R: Runtime, K: Kv> ReadLane<'_, T, R, K> {
             return Ok(ReadOutcome::AlreadyRead { ticket_id: ticket.id });
         }
 
-        let (reading, by, calls, usage, error) = self.read(&ticket).await?;
+        let Read { reading, by, calls, usage, error } = self.reader.read(self.sheet, &ticket).await.map_err(model_error)?;
         let flags: Vec<TicketFlag> = error.iter().map(|_| TicketFlag::ReadError).collect();
         let stored = self.store.record_reading(&ticket.id, &reading, &flags).await.map_err(store_error)?;
         let ticket_id = ticket.id.clone();
@@ -223,33 +223,55 @@ impl<T: Transport, R: Runtime, K: Kv> ReadLane<'_, T, R, K> {
         self.sqs.send_ticket(url, &ticket).await.map_err(|e| LaneError::classify(e.is_retryable(), "read-tickets queue", e))?;
         Ok(())
     }
+}
 
-    #[allow(clippy::type_complexity)]
-    async fn read(&self, ticket: &Ticket) -> Result<(Reading, ReadBy, u32, Usage, Option<String>), LaneError> {
-        let (client, offline_fallback) = match self.reader {
-            Reader::Offline => return Ok((read_offline(self.sheet, ticket), ReadBy::Offline, 0, Usage::default(), None)),
+/// One reading as the read lane makes it (also what `tr-intake eval` measures).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    pub reading: Reading,
+    pub by: ReadBy,
+    /// Model calls made (0, 1 or 2).
+    pub calls: u32,
+    pub usage: Usage,
+    /// Why the reading is `unsure` + `read-error`, when it is.
+    pub error: Option<String>,
+}
+
+impl<T: Transport, R: Runtime> Reader<T, R> {
+    /// At most two calls (an invalid answer gets one retry); a refusal about the ticket → `unsure` with the
+    /// error; a setup refusal or an outage → the error (or the offline fallback, when configured).
+    pub async fn read(&self, sheet: &RulesSheet, ticket: &Ticket) -> Result<Read, ModelError> {
+        let (client, offline_fallback) = match self {
+            Reader::Offline => {
+                let reading = read_offline(sheet, ticket);
+                return Ok(Read { reading, by: ReadBy::Offline, calls: 0, usage: Usage::default(), error: None });
+            }
             Reader::Model { client, offline_fallback } => (client, *offline_fallback),
         };
         let mut usage = Usage::default();
         let mut last_problem = String::new();
-        for call in 1..=2u32 {
-            match client.read(self.sheet, ticket).await {
+        for calls in 1..=2u32 {
+            match client.read(sheet, ticket).await {
                 Ok(answer) => {
                     usage.input_tokens += answer.usage.input_tokens;
                     usage.output_tokens += answer.usage.output_tokens;
                     match answer.answer {
-                        Ok(reading) => return Ok((reading, ReadBy::Model, call, usage, None)),
+                        Ok(reading) => return Ok(Read { reading, by: ReadBy::Model, calls, usage, error: None }),
                         Err(e) => last_problem = e.to_string(),
                     }
                 }
-                Err(e) if e.is_validation() => return Ok((unsure(), ReadBy::Model, call, usage, Some(e.to_string()))),
-                Err(e) if e.is_retryable() && offline_fallback => {
-                    return Ok((read_offline(self.sheet, ticket), ReadBy::OfflineFallback, call, usage, None));
+                Err(e) if e.is_validation() => {
+                    return Ok(Read { reading: unsure(), by: ReadBy::Model, calls, usage, error: Some(e.to_string()) });
                 }
-                Err(e) => return Err(model_error(e)),
+                Err(e) if e.is_retryable() && offline_fallback => {
+                    let reading = read_offline(sheet, ticket);
+                    return Ok(Read { reading, by: ReadBy::OfflineFallback, calls, usage, error: None });
+                }
+                Err(e) => return Err(e),
             }
         }
-        Ok((unsure(), ReadBy::Model, 2, usage, Some(format!("invalid answer twice; last: {last_problem}"))))
+        let error = Some(format!("invalid answer twice; last: {last_problem}"));
+        Ok(Read { reading: unsure(), by: ReadBy::Model, calls: 2, usage, error })
     }
 }
 

@@ -11,8 +11,11 @@
 //! - [`model_client`]: Bedrock InvokeModel (SigV4 `bedrock`), Anthropic Messages, OpenAI-compatible.
 //! - [`offline`]: the deterministic reader (no network).
 //! - [`lane`]: one ticket message → at most two model calls → tags on the stored ticket.
+//! - [`eval`]: `tr-intake eval`'s figures: the reader over labelled tickets (the sheet's own, leave-one-out, and a
+//!   team's CSV/JSONL), agreement, confusion, unsure rate, tokens and cost.
 
 pub mod answer;
+pub mod eval;
 pub mod lane;
 pub mod model_client;
 pub mod offline;
