@@ -41,6 +41,12 @@ enum Command {
         /// Per-request limit for HTTP components, in seconds.
         #[arg(long, default_value_t = 30)]
         http_timeout: u64,
+        /// HTTP connections served at once (64 more are answered 503; past that, accepting waits).
+        #[arg(long, default_value_t = tr_host::http_trigger::ConnectionLimits::default().max_connections)]
+        max_connections: usize,
+        /// Each guest instance's memory limit, in MiB; a guest that needs more traps (that call fails).
+        #[arg(long, default_value_t = tr_host::runtime::DEFAULT_GUEST_MEMORY / (1024 * 1024))]
+        guest_memory_mib: usize,
         /// The embedded SQS/S3 endpoint: `auto` runs it for an application with queues ([[trigger.sqs]] or a
         /// `ticket_queue_url` variable) unless AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL,
         /// SPIN_VARIABLE_SQS_ENDPOINT or SPIN_VARIABLE_TICKET_QUEUE_URL points elsewhere.
@@ -137,7 +143,7 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Up { manifest: manifest_arg, listen, variables, http_timeout, embedded, aws_listen, reset } => {
+        Command::Up { manifest: manifest_arg, listen, variables, http_timeout, max_connections, guest_memory_mib, embedded, aws_listen, reset } => {
             let manifest = manifest_path(&manifest_arg);
             let state_dir = local_aws::state_dir(&manifest);
             if reset && state_dir.exists() {
@@ -167,6 +173,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 queue_urls: local.as_ref().map(|l| l.state.queues.clone()).unwrap_or_default(),
                 http_timeout: Duration::from_secs(http_timeout),
                 sqs_cpu_limit: Duration::from_secs(600),
+                guest_memory: guest_memory_mib * 1024 * 1024,
+                connection_limits: tr_host::http_trigger::ConnectionLimits { max_connections, ..Default::default() },
             };
             let app = App::load(&options)?;
             let listener = tokio::net::TcpListener::bind(listen).await?;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::http_trigger::{HttpComponent, HttpTrigger, Route, Router};
+use crate::http_trigger::{ConnectionLimits, HttpComponent, HttpTrigger, Route, Router};
 use crate::kv::{KvAccess, KvError, SqliteKv};
 use crate::manifest::{FileMount, LoadedManifest, ManifestError, SqsTrigger};
 use crate::outbound::AllowedHosts;
@@ -54,6 +54,10 @@ pub struct Options {
     pub queue_urls: std::collections::BTreeMap<String, String>,
     pub http_timeout: Duration,
     pub sqs_cpu_limit: Duration,
+    /// Each guest instance's memory limit in bytes (both triggers); [`runtime::DEFAULT_GUEST_MEMORY`] by default.
+    pub guest_memory: usize,
+    /// The HTTP trigger's connection bounds.
+    pub connection_limits: ConnectionLimits,
 }
 
 pub struct App {
@@ -123,8 +127,15 @@ impl App {
             router: Router::new(routes),
             components: http_components,
             timeout: options.http_timeout,
+            memory_limit: options.guest_memory,
+            limits: options.connection_limits.clone(),
         });
-        let sqs = Arc::new(SqsGuests { engine, components: sqs_components, cpu_limit: options.sqs_cpu_limit });
+        let sqs = Arc::new(SqsGuests {
+            engine,
+            components: sqs_components,
+            cpu_limit: options.sqs_cpu_limit,
+            memory_limit: options.guest_memory,
+        });
         let sqs_triggers = manifest
             .manifest
             .trigger

@@ -8,19 +8,28 @@
 //! or message only instantiates. CPU time is bounded by epoch interruption: a ticker advances the epoch every
 //! 10 ms; a running guest yields to the executor at each tick and traps once it has run for its limit, so a guest
 //! stuck in a loop fails that one call, never holds a worker thread for long, and the host keeps serving.
+//!
+//! Memory is bounded per instance by a [`StoreLimits`] with `trap_on_grow_failure`: a guest allocating without
+//! bound traps at the limit with an error naming it (see [`GuestLimiter`]) instead of taking the machine's
+//! memory, and only that call fails. The default, [`DEFAULT_GUEST_MEMORY`], is 512 MiB: the email lane parses
+//! mail of up to 40 MB, and parsing costs up to ~12x the input in the worst (HTML) case — ~480 MB — so 512 MiB
+//! fits the largest legitimate message while a runaway guest stops far short of the machine's memory.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::kv::{KvAccess, KvState};
 use crate::outbound::{AllowedHosts, OutboundHooks};
 use crate::variables::VariablesState;
+
+/// Each instance's linear memory limit unless configured otherwise (why this figure: the module note).
+pub const DEFAULT_GUEST_MEMORY: usize = 512 * 1024 * 1024;
 
 /// How often the epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -45,6 +54,36 @@ pub struct Ctx {
     pub hooks: OutboundHooks,
     pub kv: KvState,
     pub variables: Arc<VariablesState>,
+    pub limits: GuestLimiter,
+}
+
+/// wasmtime's [`StoreLimits`], with a refused memory growth turned into an error that says what happened (the
+/// bare one reads "forcing trap when growing memory to N bytes").
+pub struct GuestLimiter {
+    limits: StoreLimits,
+    memory: usize,
+}
+
+impl GuestLimiter {
+    fn new(memory: usize) -> Self {
+        Self { limits: StoreLimitsBuilder::new().memory_size(memory).trap_on_grow_failure(true).build(), memory }
+    }
+}
+
+impl ResourceLimiter for GuestLimiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.memory_growing(current, desired, maximum).map_err(|_| {
+            wasmtime::format_err!(
+                "the guest ran out of memory: it asked for {} MiB, over its limit of {} MiB",
+                desired.div_ceil(1024 * 1024),
+                self.memory / (1024 * 1024)
+            )
+        })
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
 }
 
 fn kv_state(ctx: &mut Ctx) -> &mut KvState {
@@ -97,8 +136,14 @@ pub fn load(engine: &Engine, path: &std::path::Path) -> wasmtime::Result<Compone
     Component::from_file(engine, path).map_err(|e| wasmtime::format_err!("cannot load {}: {e}", path.display()))
 }
 
-/// A fresh store for one call, trapping after `cpu_limit` of guest execution.
-pub fn new_store(engine: &Engine, env: &Arc<ComponentEnv>, cpu_limit: Duration) -> wasmtime::Result<Store<Ctx>> {
+/// A fresh store for one call, trapping after `cpu_limit` of guest execution or when a memory would grow past
+/// `memory_limit` bytes.
+pub fn new_store(
+    engine: &Engine,
+    env: &Arc<ComponentEnv>,
+    cpu_limit: Duration,
+    memory_limit: usize,
+) -> wasmtime::Result<Store<Ctx>> {
     let mut wasi = WasiCtxBuilder::new();
     wasi.inherit_stdout().inherit_stderr();
     for (k, v) in &env.environment {
@@ -114,8 +159,10 @@ pub fn new_store(engine: &Engine, env: &Arc<ComponentEnv>, cpu_limit: Duration) 
         hooks: OutboundHooks::new(env.id.clone(), env.allowed_hosts.clone()),
         kv: KvState::new(env.kv.clone()),
         variables: env.variables.clone(),
+        limits: GuestLimiter::new(memory_limit),
     };
     let mut store = Store::new(engine, ctx);
+    store.limiter(|ctx| &mut ctx.limits);
     // Every tick the guest runs, it yields to the executor, so a guest in a loop holds a worker thread for one
     // tick at a time, never the whole limit (a few looping guests would otherwise stall every request, lease
     // renewal and, under `up`, the embedded endpoint on the same runtime). The ticks counted are ticks in which

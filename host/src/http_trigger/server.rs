@@ -4,7 +4,8 @@
 //! instance of the component's `wasi:http/handler@0.3.0` export (instantiated from a pre-linked
 //! `ServicePre`). The instance lives in its own task until hyper has sent the whole response body — a p3 guest
 //! may still be writing its body after `handle` returned. A trap, a guest error code or a timeout fails that
-//! request with a 500 (no guest detail leaks to the client; it goes to the log) and the host keeps serving.
+//! request with a 500 (no guest detail leaks to the client; it goes to the log) and the host keeps serving —
+//! running out of its memory limit included. How connections are accepted and bounded: [`super::connections`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,9 +15,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use wasmtime::Engine;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
+use super::connections::{AcceptBackoff, Activity, Admission, ConnectionLimits, DrainOnDrop, Gate, is_per_connection};
 use super::routes::{Router, spin_headers};
 use crate::runtime::{ComponentEnv, Ctx, new_store};
 
@@ -33,38 +36,85 @@ pub struct HttpTrigger {
     pub components: HashMap<String, HttpComponent>,
     /// Wall-clock limit per request (guest CPU and waiting both count).
     pub timeout: Duration,
+    /// Each instance's memory limit in bytes.
+    pub memory_limit: usize,
+    pub limits: ConnectionLimits,
 }
 
 impl HttpTrigger {
+    /// Serves until the listener fails for good (it does not: failing accepts back off and retry).
     pub async fn serve(self: Arc<Self>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
         let local = listener.local_addr()?;
+        let gate = Gate::new(&self.limits);
+        let mut backoff = AcceptBackoff::new(self.limits.accept_backoff_max);
         loop {
+            let slot = gate.slot().await;
             let (stream, client) = match listener.accept().await {
                 Ok(accepted) => accepted,
+                Err(e) if is_per_connection(&e) => continue,
                 Err(e) => {
-                    eprintln!("[http] accept failed: {e}");
+                    let (delay, line) = backoff.failed(&e, Instant::now());
+                    if let Some(line) = line {
+                        eprintln!("[http] {line}");
+                    }
+                    drop(slot);
+                    tokio::time::sleep(delay).await;
                     continue;
                 }
             };
+            if let Some(line) = backoff.succeeded(Instant::now()) {
+                eprintln!("[http] {line}");
+            }
             // Streamed bodies leave the head and the body in separate writes; without NODELAY, Nagle plus the
             // client's delayed ACK adds ~40 ms to every keep-alive request.
             if let Err(e) = stream.set_nodelay(true) {
                 eprintln!("[http] set_nodelay for {client}: {e}");
             }
+            let slot = gate.upgrade(slot);
             let trigger = self.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
+                let admission = slot.admission;
+                let activity = Activity::new();
+                let service = hyper::service::service_fn({
+                    let activity = activity.clone();
                     let trigger = trigger.clone();
-                    async move { Ok::<_, std::convert::Infallible>(trigger.handle(req, local, client).await) }
+                    move |req| {
+                        let busy = activity.begin();
+                        let trigger = trigger.clone();
+                        async move {
+                            let _busy = busy;
+                            let response = match admission {
+                                Admission::Served => trigger.handle(req, local, client).await,
+                                Admission::Overloaded => overloaded(),
+                            };
+                            Ok::<_, std::convert::Infallible>(response)
+                        }
+                    }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-                if let Err(e) = conn.await {
-                    if !e.is_incomplete_message() {
-                        eprintln!("[http] connection from {client}: {e}");
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(trigger.limits.header_read_timeout)
+                    // An overflow connection gets its one 503 and is closed, freeing the slot.
+                    .keep_alive(admission == Admission::Served)
+                    .serve_connection(TokioIo::new(stream), service);
+                tokio::pin!(conn);
+                let mut closing = false;
+                let result = loop {
+                    tokio::select! {
+                        result = conn.as_mut() => break result,
+                        _ = activity.idle_for(trigger.limits.idle_timeout), if !closing => {
+                            conn.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
                     }
+                };
+                if let Err(e) = result
+                    && !e.is_incomplete_message()
+                    && !e.is_timeout()
+                {
+                    eprintln!("[http] connection from {client}: {e}");
                 }
+                drop(slot);
             });
         }
     }
@@ -107,7 +157,8 @@ impl HttpTrigger {
         req: hyper::Request<Incoming>,
     ) -> wasmtime::Result<(hyper::Response<ResponseBody>, Duration)> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let mut store = new_store(&self.engine, &component.env, self.timeout)?;
+        let mut store = new_store(&self.engine, &component.env, self.timeout, self.memory_limit)?;
+        let req = req.map(|body| DrainOnDrop::new(body, &self.limits));
         let pre = component.pre.clone();
         let timeout = self.timeout;
         tokio::spawn(async move {
@@ -159,6 +210,13 @@ impl HttpTrigger {
 
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// The answer on a connection past the cap: quick, and the client is told when to come back.
+fn overloaded() -> hyper::Response<ResponseBody> {
+    let mut response = plain(503, "Service Unavailable: too many connections\n");
+    response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    response
 }
 
 fn plain(status: u16, text: &'static str) -> hyper::Response<ResponseBody> {

@@ -24,6 +24,8 @@ pub struct SqsGuests {
     pub components: HashMap<String, SqsComponent>,
     /// Guest CPU limit per message (waiting on I/O does not count; the lease is renewed meanwhile).
     pub cpu_limit: Duration,
+    /// Each instance's memory limit in bytes; a guest that needs more traps and its message is left.
+    pub memory_limit: usize,
 }
 
 impl Dispatch for SqsGuests {
@@ -42,7 +44,7 @@ impl Dispatch for SqsGuests {
 
 impl SqsGuests {
     async fn call(&self, c: &SqsComponent, message: GuestMessage) -> wasmtime::Result<Result<MessageAction, GuestError>> {
-        let mut store = new_store(&self.engine, &c.env, self.cpu_limit)?;
+        let mut store = new_store(&self.engine, &c.env, self.cpu_limit, self.memory_limit)?;
         let guest = c.pre.instantiate_async(&mut store).await?;
         let message = Message {
             id: message.id,

@@ -63,6 +63,16 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
                 Err(e) => (StatusCode::BAD_GATEWAY, format!("{e:?}")),
             }
         }
+        // Refuses the body without reading it, as a guest checking the declared size does (413).
+        [.., "refuse"] => (StatusCode::PAYLOAD_TOO_LARGE, "too large".to_owned()),
+        // Allocates (and touches) 1 MiB after 1 MiB until the host's memory limit stops it.
+        [.., "alloc"] => {
+            let mut held: Vec<Vec<u8>> = Vec::new();
+            loop {
+                held.push(vec![1u8; 1024 * 1024]);
+                std::hint::black_box(&held);
+            }
+        }
         [.., "trap"] => panic!("the guest trapped on purpose"),
         [.., "spin"] => loop {
             std::hint::spin_loop();
