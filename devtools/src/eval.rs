@@ -1,5 +1,6 @@
 //! `tr-intake eval`'s native side: the reader's variables from the environment and flags, a blocking HTTP
-//! transport for the model readers, and the progress line. The figures themselves are tr-core's
+//! transport for the model readers (tr-tests' native ureq transport, the one the integration tests use), and
+//! the progress line. The figures themselves are tr-core's
 //! ([`tr_core::reader::eval`]), tested there.
 //!
 //! Key decisions: the variables are the read component's own (`SPIN_VARIABLE_*`, then `--variable k=v`, then
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use tr_core::reader::eval::progress_bar;
-use tr_core::transport::{HttpRequest, HttpResponse, Runtime, Transport, TransportError, TransportErrorKind};
+use tr_core::transport::Runtime;
 use tr_core::vars::MapVars;
 
 /// `SPIN_VARIABLE_<NAME>` from `env` (lower-cased, as Spin does), then each `name=value` of `flags`, then
@@ -34,37 +35,8 @@ pub fn variables(env: impl IntoIterator<Item = (String, String)>, flags: &[Strin
     Ok(MapVars(map))
 }
 
-/// Blocking HTTP/1.1 through ureq; statuses are answers, not errors (tr-core classifies them).
-#[derive(Clone)]
-pub struct UreqTransport {
-    agent: ureq::Agent,
-}
-
-impl Default for UreqTransport {
-    fn default() -> Self {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build();
-        Self { agent: config.into() }
-    }
-}
-
-impl Transport for UreqTransport {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let response = self.agent.run(request).map_err(|e| {
-            let kind = match e {
-                ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
-                ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => TransportErrorKind::Connect,
-                _ => TransportErrorKind::Io,
-            };
-            TransportError::new(kind, e.to_string())
-        })?;
-        let (parts, mut body) = response.into_parts();
-        let bytes = body.read_to_vec().map_err(|e| TransportError::new(TransportErrorKind::Io, e.to_string()))?;
-        Ok(HttpResponse::from_parts(parts, bytes))
-    }
-}
+/// A model call may take a while (a long ticket, a cold model): one request's whole budget.
+pub const MODEL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The system clock; an eval never sleeps (the lane's retries are the message's, not the reader's).
 #[derive(Clone)]

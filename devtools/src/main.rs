@@ -14,7 +14,8 @@ use tr_core::reader::lane::Reader;
 use tr_core::reader::model_client::DEFAULT_BEDROCK_MODEL;
 use tr_core::store::{KvError, MemoryKv};
 use tr_core::{Vars, Wiring};
-use tr_devtools::eval::{Progress, SystemRuntime, UreqTransport};
+use tr_devtools::eval::{MODEL_TIMEOUT, Progress, SystemRuntime};
+use tr_tests::native::UreqTransport;
 use tr_devtools::{eval, inspect, mail_drop, startup};
 use tr_host::app::{App, Options, manifest_path};
 
@@ -274,7 +275,7 @@ async fn run_eval(
 
     let vars = eval::variables(std::env::vars(), flags, reader)?;
     let kv: Result<MemoryKv, KvError> = Err(KvError::Other("eval stores nothing".into()));
-    let wiring = Wiring::from_vars(&vars, UreqTransport::default(), SystemRuntime, kv).await;
+    let wiring = Wiring::from_vars(&vars, UreqTransport::with_timeout(MODEL_TIMEOUT), SystemRuntime, kv).await;
     let reader = Reader::from_vars(&vars, &wiring).await.map_err(|e| anyhow::anyhow!("reader: {e}"))?;
     let which = vars.optional("reader").await.unwrap_or_default();
     let model = match which.as_str() {

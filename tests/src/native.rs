@@ -6,17 +6,23 @@ use std::time::{Duration, SystemTime};
 
 use tr_core::transport::{HttpRequest, HttpResponse, Runtime, Transport, TransportError, TransportErrorKind};
 
+/// Statuses are answers, not errors: tr-core classifies them. Cloning shares the agent (its connection pool).
+#[derive(Clone)]
 pub struct UreqTransport {
     agent: ureq::Agent,
 }
 
+impl UreqTransport {
+    /// Each request may take at most `timeout`, whole.
+    pub fn with_timeout(timeout: Duration) -> Self {
+        let config = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(timeout)).build();
+        Self { agent: config.into() }
+    }
+}
+
 impl Default for UreqTransport {
     fn default() -> Self {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build();
-        Self { agent: config.into() }
+        Self::with_timeout(Duration::from_secs(30))
     }
 }
 
