@@ -222,9 +222,22 @@ fn the_connection_cap_holds_and_service_resumes_when_load_drops() {
     assert!(busy >= OVERFLOW, "{busy} overflow answers");
     assert_eq!(ok + busy + waiting, MAX + 100);
     drop(clients);
+    // The host learns that the served clients left only when it reads their FIN, so a request sent at once may
+    // still meet a full house and get its 503: like any client told 503, this one retries, and must be served
+    // within a couple of seconds.
     let started = Instant::now();
-    assert_eq!(host.status("GET", "/probe/hello"), 200, "served again once load dropped");
-    eprintln!("answered {:?} after the load dropped", started.elapsed());
+    let mut refused = 0;
+    loop {
+        match host.status("GET", "/probe/hello") {
+            200 => break,
+            503 if started.elapsed() < Duration::from_secs(3) => {
+                refused += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => panic!("not served again once load dropped: {other} after {:?}", started.elapsed()),
+        }
+    }
+    eprintln!("served {:?} after the load dropped ({refused} retries told 503 first)", started.elapsed());
 }
 
 #[test]
