@@ -109,6 +109,97 @@ pub(crate) fn trim_lines(text: &str) -> String {
 /// more history is history. Every line is looked at a bounded number of times (the look-ahead below a region
 /// stops at the next quoted line), so the cost is linear in the text.
 pub(crate) fn plan(lines: &[&str]) -> Plan {
+    let Some(cited) = initials_citations(lines) else {
+        return plan_marked(lines);
+    };
+    // Plan on the lines with each `JD>` prefix read as `>`; the plan's indices are the same lines.
+    let marked: Vec<String> = lines
+        .iter()
+        .zip(&cited)
+        .map(|(l, c)| match c {
+            Some(gt) => format!(">{}", &l[gt + 1..]),
+            None => (*l).to_owned(),
+        })
+        .collect();
+    let marked: Vec<&str> = marked.iter().map(String::as_str).collect();
+    let mut plan = plan_marked(&marked);
+    // Such a block is judged on its shape and its context, not on a marker every client writes: when one is cut,
+    // the raw body is pointed to.
+    plan.may_have_cut_reply |= cited.iter().zip(&plan.keep).any(|(c, keep)| c.is_some() && !keep);
+    plan
+}
+
+/// The longest initials a Supercite-style prefix (`JD>`) may have, and the most indentation before it (Supercite's
+/// default citation leader is four spaces).
+const MAX_INITIALS: usize = 3;
+const MAX_CITATION_INDENT: usize = 4;
+
+/// The byte offset of the `>` when `line` opens with a Supercite-style citation prefix: at most four spaces, one
+/// to three capital letters, `>`, then a space, another `>` or the end of the line. Capitals only: the
+/// lookalikes are lower-case prompts (`ftp>`, `sql>`, `js>`), and Supercite takes initials from the capitalised
+/// name.
+fn initials_prefix(line: &str) -> Option<(usize, &str)> {
+    let t = line.trim_start_matches(' ');
+    let indent = line.len() - t.len();
+    if indent > MAX_CITATION_INDENT {
+        return None;
+    }
+    let letters = t.bytes().take(MAX_INITIALS + 1).take_while(u8::is_ascii_uppercase).count();
+    if letters == 0 || letters > MAX_INITIALS || t.as_bytes().get(letters) != Some(&b'>') {
+        return None;
+    }
+    let after = &t[letters + 1..];
+    (after.is_empty() || after.starts_with([' ', '>'])).then_some((indent + letters, &t[..letters]))
+}
+
+/// Lines quoted Supercite-style (Emacs Supercite, Gnus: `JD> text`, `C>` on a quoted blank line), each with the
+/// offset of its `>`, or `None` when the text has none. A prefix counts only in context, so that `B> A` in a
+/// sorting complaint or a pasted `SQL>` session stays the customer's: its run of adjacent lines shares one prefix
+/// and is at least two lines long (or one line next to a `>` line), and quoting is already under way above it (a
+/// `>` line or an attribution earlier in the text).
+fn initials_citations(lines: &[&str]) -> Option<Vec<Option<usize>>> {
+    lines.iter().find_map(|l| initials_prefix(l))?;
+    let mut cited = vec![None; lines.len()];
+    let mut any = false;
+    let mut quoting_above = false;
+    let mut i = 0;
+    while i < lines.len() {
+        let Some((gt, initials)) = initials_prefix(lines[i]) else {
+            quoting_above |= is_quoted(lines[i])
+                || (!quoting_above && marker_at(lines, i).is_some_and(|m| m.kind == MarkerKind::Attribution));
+            i += 1;
+            continue;
+        };
+        let mut end = i + 1;
+        let mut offsets = vec![gt];
+        while let Some((gt, _)) = lines.get(end).and_then(|l| initials_prefix(l)).filter(|p| p.1 == initials) {
+            offsets.push(gt);
+            end += 1;
+        }
+        let beside_quote = (i > 0 && is_quoted(lines[i - 1])) || lines.get(end).is_some_and(|l| is_quoted(l));
+        if quoting_above && (offsets.len() >= 2 || beside_quote || under_attribution(lines, i)) {
+            for (k, gt) in offsets.into_iter().enumerate() {
+                cited[i + k] = Some(gt);
+            }
+            any = true;
+        }
+        i = end;
+    }
+    any.then_some(cited)
+}
+
+/// The last non-blank line above `i` ends an attribution (which may be wrapped over a few lines).
+fn under_attribution(lines: &[&str], i: usize) -> bool {
+    let Some(prev) = (0..i).rev().find(|&k| !is_blank(lines[k])) else { return false };
+    (prev.saturating_sub(MAX_ATTRIBUTION_LOOKBACK)..=prev).any(|k| {
+        marker_at(lines, k).is_some_and(|m| m.kind == MarkerKind::Attribution && k + m.lines == prev + 1)
+    })
+}
+
+/// How many lines above its last one an attribution may start.
+const MAX_ATTRIBUTION_LOOKBACK: usize = 5;
+
+fn plan_marked(lines: &[&str]) -> Plan {
     let n = lines.len();
     let mut plan = Plan::unchanged(n);
     // The customer has written something above the current line (kept, not a marker, not a quote).

@@ -58,12 +58,18 @@ const DEVICE_OPENINGS: &[&str] = &[
     "enviado a partir do ", "inviato da ", "inviato dal mio ", "inviato con ", "verzonden vanaf ", "verstuurd vanaf ",
     "verzonden met ", "verstuurd met ", "verzonden van mijn ", "verstuurd van mijn ", "gesendet von ",
     "gesendet mit ", "wysłane z ", "wysłano z ", "skickat från ", "skickat med ", "sendt fra ", "sendt med ",
-    "отправлено с ", "отправлено из ", "надіслано з ", "lähetetty ", "odesláno z ", "從我的 ", "从我的 ", "发自我的 ",
-    "寄自我的 ",
+    "отправлено с ", "отправлено из ", "надіслано з ", "lähetetty ", "odesláno z ", "odoslané z ", "trimis de pe ",
+    "poslano s ", "poslano iz ", "послато са ", "изпратено от ", "στάλθηκε από ", "dikirim dari ", "được gửi từ ",
+    "enviat des del ", "enviat des de ", "saadetud ", "nosūtīts no ", "išsiųsta iš ",
+    // Chinese clients write the name with or without a space after the opening ("发自我的iPhone").
+    "從我的", "从我的", "发自我的", "寄自我的",
     // Outlook's mobile app footer ("Get Outlook for iOS") in its localisations.
-    "obtenez outlook pour ", "obtenir outlook pour ", "holen sie sich outlook für ", "outlook für ", "obtener outlook para ",
-    "obtenha o outlook para ", "scarica outlook per ", "download outlook voor ", "hent outlook til ", "hämta outlook för ",
-    "skaffa outlook för ", "pobierz aplikację outlook dla ",
+    "obtenez outlook pour ", "obtenir outlook pour ", "télécharger outlook pour ", "holen sie sich outlook für ",
+    "obtener outlook para ", "descargar outlook para ", "obtenha o outlook para ", "obter o outlook para ",
+    "baixe o outlook para ", "scarica outlook per ", "ottieni outlook per ", "download outlook voor ",
+    "hent outlook til ", "hämta outlook för ", "skaffa outlook för ", "få outlook for ", "hanki outlook for ",
+    "pobierz aplikację outlook dla ", "pobierz outlook dla ", "получить outlook для ", "скачайте outlook для ",
+    "скачать outlook для ", "získat outlook pro ", "stáhnout outlook pro ",
 ];
 
 /// Device footers whose language puts the verb last: `(opening, ending)`.
@@ -72,12 +78,25 @@ const DEVICE_FRAMES: &[(&str, &str)] = &[
     ("diese nachricht wurde von meinem ", " gesendet"),
     ("", "'umdan gönderildi"),
     ("", "から送信"),
+    ("", "에서 보냄"),
+    ("az ", " küldve"),
+    ("", "-ról küldve"),
+    ("", "-ről küldve"),
+    ("", " outlook を入手"),
+    // Outlook's app footer with the verb last; the frame keeps "Outlook für Mac stürzt ab" a sentence.
+    ("outlook für ", " herunterladen"),
+    ("outlook für ", " beziehen"),
+    ("outlook voor ", " downloaden"),
+    ("נשלח מה-", " שלי"),
     ("from my ", ""),
 ];
 
 /// Words that make a "From my …" line a device footer rather than a sentence.
 const DEVICE_WORDS: &[&str] =
     &["iphone", "ipad", "android", "phone", "mobile", "galaxy", "blackberry", "tablet", "smartphone", "handy"];
+
+/// The longest apology after a device name ("please excuse any typos or brevity"), in words.
+const MAX_APOLOGY_WORDS: usize = 8;
 
 /// Words of the apology that may follow a device name ("please excuse any typos").
 const APOLOGIES: &[&str] = &[
@@ -186,8 +205,10 @@ pub fn is_device_line(line: &str) -> bool {
         return false;
     }
     let l = t.to_lowercase();
+    // A frame's ending comes before the link the app appends ("… downloaden<https://aka.ms/…>").
+    let framed = without_trailing_link(&l);
     for (open, end) in DEVICE_FRAMES {
-        let Some(rest) = l.strip_prefix(open) else { continue };
+        let Some(rest) = framed.strip_prefix(open) else { continue };
         let rest = rest.trim_end_matches(['.', '!']);
         if end.is_empty() {
             // "From my iPhone 6": a sentence can start like this, so the name must be a device's.
@@ -200,6 +221,16 @@ pub fn is_device_line(line: &str) -> bool {
     DEVICE_OPENINGS.iter().find_map(|p| l.strip_prefix(p)).is_some_and(device_name_then_nothing)
 }
 
+/// `line` without a link at its end (`<https://…>`, `[https://…]`, ` https://…`).
+fn without_trailing_link(line: &str) -> &str {
+    match line.rfind("http") {
+        Some(k) if !line[k..].contains(char::is_whitespace) => {
+            line[..k].trim_end_matches(['<', '[', '(', ' ']).trim_end()
+        }
+        _ => line,
+    }
+}
+
 /// A short device or app name, then nothing but a link or an apology.
 fn device_name_then_nothing(rest: &str) -> bool {
     let cut = [", ", ". ", " - ", "; "].iter().filter_map(|b| rest.find(b)).min();
@@ -208,15 +239,14 @@ fn device_name_then_nothing(rest: &str) -> bool {
         None => (rest, ""),
     };
     let name_ok = !name.trim().is_empty() && name.split_whitespace().count() <= 6;
-    let more = more.trim();
-    // Carriers brand the footer in two parts: "Sent from my Verizon, Samsung Galaxy smartphone".
-    let device_more = more.split_whitespace().count() <= 4 && DEVICE_WORDS.iter().any(|w| more.contains(w));
-    name_ok
-        && (more.is_empty()
-            || more.starts_with(['<', '[', '('])
-            || more.starts_with("http")
-            || device_more
-            || APOLOGIES.iter().any(|a| more.contains(a)))
+    let more = more.trim().trim_end_matches(['.', '!']);
+    let words = more.split_whitespace().count();
+    // Carriers brand the footer in two parts: "Sent from my Verizon, Samsung Galaxy smartphone". The second part
+    // ends with the device word: "Sent from my laptop, phone is broken" says something.
+    let device_more = words <= 4 && more.rsplit(' ').next().is_some_and(|w| DEVICE_WORDS.iter().any(|d| w.contains(d)));
+    // An apology is a short phrase; a sentence that goes on past it is the customer's.
+    let apology = words <= MAX_APOLOGY_WORDS && APOLOGIES.iter().any(|a| more.contains(a));
+    name_ok && (more.is_empty() || more.starts_with(['<', '[', '(']) || more.starts_with("http") || device_more || apology)
 }
 
 fn is_sign_off(line: &str) -> bool {
@@ -264,6 +294,36 @@ mod tests {
         assert_eq!(split_signature("Ok\n\nObtenez Outlook pour iOS<https://aka.ms/o0ukef>").0, "Ok");
         let notice = format!("Ok\n\n-- \nAna Lima\n{}", "Confidential notice line.\n".repeat(20));
         assert_eq!(split_signature(&notice).0, "Ok");
+    }
+
+    #[test]
+    fn device_lines_in_many_languages() {
+        for line in [
+            "Sent from my iPhone", "Envoyé de mon iPhone", "Von meinem iPhone gesendet", "Enviado desde mi iPhone",
+            "Verzonden vanaf mijn iPhone", "Skickat från min iPhone", "Sendt fra min iPhone", "Inviato da iPhone",
+            "Wysłane z iPhone'a", "Отправлено с iPhone", "iPhoneから送信", "Enviado do meu iPhone",
+            "Lähetetty iPhonesta", "Odesláno z iPhonu", "Odoslané z iPhonu", "Trimis de pe iPhone-ul meu",
+            "Poslano s mog iPhonea", "Στάλθηκε από το iPhone μου", "Dikirim dari iPhone saya",
+            "Được gửi từ iPhone của tôi", "Enviat des del meu iPhone", "Az iPhone-omról küldve", "iPhone-ról küldve",
+            "나의 iPhone에서 보냄", "发自我的iPhone", "发自我的 iPhone", "從我的 iPhone 傳送", "iPhone'umdan gönderildi",
+            "Надіслано з iPhone", "נשלח מה-iPhone שלי", "Get Outlook for Android", "Get Outlook for iOS<https://aka.ms/o0ukef>",
+            "Obtenir Outlook pour Android", "Télécharger Outlook pour Android", "Outlook für Android herunterladen",
+            "Outlook für iOS beziehen", "Obtener Outlook para iOS", "Ottieni Outlook per iOS", "Scarica Outlook per Android",
+            "Outlook voor Android downloaden", "Obter o Outlook para Android", "Baixe o Outlook para Android",
+            "Hent Outlook til Android", "Skaffa Outlook för iOS", "Få Outlook for Android", "Hanki Outlook for iOS",
+            "Pobierz aplikację Outlook dla systemu Android", "Получить Outlook для Android", "Stáhnout Outlook pro iOS",
+            "Android 版 Outlook を入手", "Outlook voor Android downloaden<https://aka.ms/ghei36>", "Sent from Outlook for Android", "Sent from Yahoo Mail on Android",
+            "Sent from my phone, please excuse any typos",
+        ] {
+            assert!(is_device_line(line), "{line}");
+        }
+        for line in [
+            "Sent from my laptop, phone is broken",
+            "Sent from my phone, sorry for the photo quality, the error is on page two of the invoice",
+            "Outlook for iOS crashes when I open the invoice",
+        ] {
+            assert!(!is_device_line(line), "{line}");
+        }
     }
 
     #[test]
