@@ -12,8 +12,8 @@
 //!   attribution wherever their line length runs out: Gmail's German and Norwegian forms start with the name or
 //!   the weekday and may leave only `>:` or `Uhr:` on the next line. A wrapped attribution that does not open
 //!   like one (an opener word or a date) is taken only when a `>` quote follows it, so the last line of a reply
-//!   is never glued to the attribution below it. The closing colon may be missing ("… wrote") when a quote
-//!   follows; Gmail's ISO-dated form ("2016-03-03 17:21 GMT+01:00 Name") needs neither.
+//!   is never glued to the attribution below it. The closing colon may be missing ("… wrote", or "… schrieb
+//!   Bob <bob@x>" where the verb comes first) when a quote follows; Gmail's ISO-dated form ("2016-03-03 17:21 GMT+01:00 Name") needs neither.
 //! - separators ("-----Original Message-----" and its translations, also bold-wrapped `*---- … ----*` as HTML
 //!   renders them);
 //! - header blocks (two or more distinct "From:/Sent:/To:/Subject:" fields, in any of the listed languages).
@@ -304,8 +304,11 @@ fn attribution(lines: &[&str], i: usize) -> Option<Marker> {
     if gmail_iso_attribution(head) {
         return Some(Marker { kind: MarkerKind::Attribution, lines: 1, column: 0 });
     }
-    // "On <date>, Bob <bob@x> wrote" with the colon lost: only when a quote follows.
-    if head.rsplit(char::is_whitespace).next().is_some_and(is_verb)
+    // "On <date>, Bob <bob@x> wrote" with the colon lost: only when a quote follows. Where the verb comes before
+    // the name ("Am <date> schrieb Bob <bob@x>", "Op <date> schreef …") the line ends with the address.
+    let verb_last = head.rsplit(char::is_whitespace).next().is_some_and(is_verb);
+    let address_last = head.ends_with('>') && head.contains('@');
+    if (verb_last || address_last)
         && quote_follows(lines, i + 1)
         && is_attribution(&format!("{head}:"), false).is_some()
     {
@@ -485,6 +488,9 @@ mod tests {
         let no_colon = "On Tue, 3 Mar 2026 at 09:14, Billing <billing@example.com> wrote\n\n> Refund issued.";
         assert_eq!(at(no_colon).map(|m| m.kind), Some(MarkerKind::Attribution));
         assert_eq!(at("On Tue, 3 Mar 2026 at 09:14, Billing <billing@example.com> wrote\n\nThanks"), None);
+        let verb_first = "Am 03.03.2026 um 09:14 schrieb Service <service@example.de>\n\n> Passwort";
+        assert_eq!(at(verb_first).map(|m| m.kind), Some(MarkerKind::Attribution));
+        assert_eq!(at("Am 03.03.2026 um 09:14 schrieb Service <service@example.de>\n\nDanke"), None);
         assert_eq!(at("2026-03-03 09:14 GMT+01:00 Kim Lee").map(|m| m.kind), Some(MarkerKind::Attribution));
         assert_eq!(at("El martes, 3 de marzo de 2026, Ana escribió:").map(|m| m.kind), Some(MarkerKind::Attribution));
     }
