@@ -207,13 +207,14 @@ fn discourse_cases() {
         score.add(name, &input, expected, &got, got == expected, false);
     }
     let (hist, reply, exact) = score.report("discourse");
-    // Where our policy differs from Discourse's (see `signature` and `quote_strip`): a forwarded message is the
-    // customer's request and stays (forwarded_gmail, forwarded_message); a mail that is all quote keeps its text
-    // rather than becoming an empty ticket (spam_1). The floors are what the rules reach, so a change that loses
-    // ground fails here; the goals are 97 % history removed and 99 % reply kept.
-    assert!(hist >= 60.0 / 64.0, "discourse history removed {:.1} % < 93.8 %", hist * 100.0);
+    // Where our policy differs from Discourse's (see `quote_strip`): a forwarded message is the customer's request
+    // and stays (forwarded_gmail, forwarded_message; talon agrees, talon-048 and talon-090); a mail that is all
+    // quote keeps its text rather than becoming an empty ticket (spam_1). Those three cases are the ceiling:
+    // 61 of 64. The floors are what the rules reach, so a change that loses ground fails here; the goals
+    // are 97 % history removed and 99 % reply kept.
+    assert!(hist >= 61.0 / 64.0, "discourse history removed {:.1} % < 95.3 %", hist * 100.0);
     assert!(reply >= 0.99, "discourse reply kept {:.1} % < 99 %", reply * 100.0);
-    assert!(exact >= 59.0 / 64.0, "discourse exact {:.1} % < 92.2 %", exact * 100.0);
+    assert!(exact >= 60.0 / 64.0, "discourse exact {:.1} % < 93.8 %", exact * 100.0);
 }
 
 /// This project's own cases: one file each, `key: value` provenance lines, then `---- input` and `---- expected`.

@@ -3,7 +3,15 @@
 //! Role: plain text in, the new part of the message out, with flags that say how sure the cut is. Key decisions:
 //! - One pass down the lines. History starts at a marker (an attribution, an "Original Message" separator or a
 //!   quoted header block, [`super::reply_headers`]) or at a block of `>`-quoted lines. A forwarded message seen
-//!   before any marker stops the search: what a customer forwards to support is the request, not history.
+//!   before any marker stops the search: what a customer forwards to support is the request, not history,
+//!   whether they wrote a line above it ("FYI, I was charged twice, see below") or sent it bare; its header
+//!   lines say who sent it and about what. This is talon's policy too; Discourse's trimmer, made for forum
+//!   replies, drops a forward below new text and the header of a bare one: we keep both on purpose.
+//! - Quotes marked with the quoted author's initials (`KL> `, as Emacs Supercite, Gnus and The Bat! write them,
+//!   `C>` on a quoted blank line) are read as `>` quotes, but only in context, since a prefix of capitals and
+//!   `>` is also a prompt (`SQL> `) or a comparison (`B> A`): a run of adjacent lines with the same initials (two
+//!   or more, or one next to a `>` line or right under an attribution) with quoting already under way above it.
+//!   When such a block is cut, [`Stripped::may_have_cut_reply`] is set.
 //! - A quote is judged by what follows it. The customer's own words below it (a bottom-posted or inline reply)
 //!   answer it, and it is kept with them (an answer without its question means little); a quote followed by
 //!   nothing, by more history, or only by a closing (a sign-off, a signature: [`super::signature::is_closing`])
@@ -17,7 +25,8 @@
 //! - [`Stripped::may_have_cut_reply`] is set when what was cut looks answered inside (quoted blocks with text
 //!   between them after an unquoted cut point) or the kept reply points below ("see below", "siehe unten"): the
 //!   caller keeps the raw body, and an agent is told to look at it.
-//! - Nothing is ever cut to emptiness: if no new text is left the input is returned whole.
+//! - Nothing is ever cut to emptiness: if no new text is left the input is returned whole (a reply that is all
+//!   quote, sent without a word added, still makes a ticket a person reads; Discourse returns an empty reply).
 
 use super::reply_headers::{MarkerKind, marker_at};
 use super::signature;
@@ -485,6 +494,26 @@ mod tests {
         let s = strip_quotes(text);
         assert_eq!(s.text, "Will try.");
         assert!(!s.inline_reply_kept);
+    }
+
+    #[test]
+    fn initials_quotes_count_only_in_context() {
+        // Under an attribution, a run of `KL>` lines is a quote: as a tail it goes, and the agent is pointed to
+        // the raw body because the cut rests on the prefix's context.
+        let text = "Fixed, thanks.\n\nOn Tue, 3 Mar 2026, Kim <kim@example.com> wrote:\n  KL> Try 4.2.1?\n  KL>\n  KL> Kim";
+        let s = strip_quotes(text);
+        assert_eq!(s.text, "Fixed, thanks.");
+        assert!(s.may_have_cut_reply);
+        // One `KL>` line right under its attribution is a quote too.
+        assert_eq!(strip_quotes("Yes.\n\nOn Tue, 3 Mar 2026, Kim <kim@example.com> wrote:\nKL> Works?").text, "Yes.");
+        // With no quoting above, prompts and comparisons are the customer's text.
+        for text in ["It fails:\nSQL> COMMIT;\nSQL> EXIT", "Sorted wrongly:\nB> A\nC> B", "Arrows: A->B\nA>B\nA>C"] {
+            let s = strip_quotes(text);
+            assert!(!s.cut, "{text}");
+        }
+        // Different initials on adjacent lines are not one run, even below a quote.
+        let s = strip_quotes("> q\n> q2\n\nAnswer.\n\nB> A\nC> B");
+        assert!(s.text.ends_with("B> A\nC> B"), "{}", s.text);
     }
 
     #[test]
