@@ -160,7 +160,7 @@ fn scan(html: &str, mut f: impl FnMut(Tag<'_>) -> bool) {
             if raw {
                 // Skip to the matching end tag, case-insensitively.
                 let end = format!("</{name}");
-                let at = html[i..].as_bytes().windows(end.len()).position(|w| w.eq_ignore_ascii_case(end.as_bytes()));
+                let at = html.as_bytes()[i..].windows(end.len()).position(|w| w.eq_ignore_ascii_case(end.as_bytes()));
                 i = at.map_or(b.len(), |k| i + k);
             }
             go
