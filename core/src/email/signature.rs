@@ -17,10 +17,12 @@
 //! - Only the tail is searched: the last [`MAX_SIGNATURE_LINES`] non-blank lines, plus any run of device
 //!   footers at the very end (a client may stack several, and each is recognisable on its own). The exact RFC
 //!   `-- ` line is looked for further up (an address card or a legal notice below it may be long).
-//! - A device line is a known opening ("Sent from", "Envoyé depuis", "Von meinem … gesendet") followed by a short
-//!   device or app name, then nothing but a link, an apology for typos or a carrier's second device phrase
-//!   ("Sent from my Verizon, Samsung Galaxy smartphone"): "Sent from my desk, is much easier…" says something
-//!   and stays.
+//! - A device line is a known opening ("Sent from", "Envoyé depuis", "发自我的") followed by a short device or
+//!   app name, or a frame for languages that put the verb last ("Von meinem … gesendet", "Outlook voor …
+//!   downloaden", matched before the link the app appends), then nothing but a link, a short apology for typos
+//!   (at most eight words) or a carrier's second device phrase ending in a device word ("Sent from my Verizon,
+//!   Samsung Galaxy smartphone"): "Sent from my desk, is much easier…" and "Sent from my laptop, phone is
+//!   broken" say something and stay. The openings and frames are data, one entry per client localisation.
 //! - Rule lines are tested as separators only where they cannot be layout: a rule directly under a line of text
 //!   underlines it (a heading, a table header), and a rule with another rule of the same kind below it draws a
 //!   table. `-- ` (the RFC form, two dashes) and `____` lines are always separators.
