@@ -143,8 +143,8 @@ pub(crate) fn plan(lines: &[&str]) -> Plan {
 const MAX_INITIALS: usize = 3;
 const MAX_CITATION_INDENT: usize = 4;
 
-/// The byte offset of the `>` when `line` opens with a Supercite-style citation prefix: at most four spaces, one
-/// to three capital letters, `>`, then a space, another `>` or the end of the line. Capitals only: the
+/// The byte offset of the `>` and the initials, when `line` opens with a Supercite-style citation prefix: at most
+/// four spaces, one to three capital letters, `>`, then a space, another `>` or the end of the line. Capitals only: the
 /// lookalikes are lower-case prompts (`ftp>`, `sql>`, `js>`), and Supercite takes initials from the capitalised
 /// name.
 fn initials_prefix(line: &str) -> Option<(usize, &str)> {
@@ -161,11 +161,11 @@ fn initials_prefix(line: &str) -> Option<(usize, &str)> {
     (after.is_empty() || after.starts_with([' ', '>'])).then_some((indent + letters, &t[..letters]))
 }
 
-/// Lines quoted Supercite-style (Emacs Supercite, Gnus: `JD> text`, `C>` on a quoted blank line), each with the
-/// offset of its `>`, or `None` when the text has none. A prefix counts only in context, so that `B> A` in a
-/// sorting complaint or a pasted `SQL>` session stays the customer's: its run of adjacent lines shares one prefix
-/// and is at least two lines long (or one line next to a `>` line), and quoting is already under way above it (a
-/// `>` line or an attribution earlier in the text).
+/// Lines quoted Supercite-style (Emacs Supercite, Gnus, The Bat!: `JD> text`, `C>` on a quoted blank line), each
+/// with the offset of its `>`, or `None` when the text has none. A prefix counts only in context, so that `B> A`
+/// in a sorting complaint or a pasted `SQL>` session stays the customer's: its run of adjacent lines shares one
+/// prefix and is at least two lines long (or one line next to a `>` line or right under an attribution), and
+/// quoting is already under way above it (a `>` line or an attribution earlier in the text).
 fn initials_citations(lines: &[&str]) -> Option<Vec<Option<usize>>> {
     lines.iter().find_map(|l| initials_prefix(l))?;
     let mut cited = vec![None; lines.len()];
@@ -500,7 +500,8 @@ mod tests {
     fn initials_quotes_count_only_in_context() {
         // Under an attribution, a run of `KL>` lines is a quote: as a tail it goes, and the agent is pointed to
         // the raw body because the cut rests on the prefix's context.
-        let text = "Fixed, thanks.\n\nOn Tue, 3 Mar 2026, Kim <kim@example.com> wrote:\n  KL> Try 4.2.1?\n  KL>\n  KL> Kim";
+        let text =
+            "Fixed, thanks.\n\nOn Tue, 3 Mar 2026, Kim <kim@example.com> wrote:\n  KL> Try 4.2.1?\n  KL>\n  KL> Kim";
         let s = strip_quotes(text);
         assert_eq!(s.text, "Fixed, thanks.");
         assert!(s.may_have_cut_reply);

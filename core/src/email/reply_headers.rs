@@ -13,7 +13,8 @@
 //!   the weekday and may leave only `>:` or `Uhr:` on the next line. A wrapped attribution that does not open
 //!   like one (an opener word or a date) is taken only when a `>` quote follows it, so the last line of a reply
 //!   is never glued to the attribution below it. The closing colon may be missing ("… wrote", or "… schrieb
-//!   Bob <bob@x>" where the verb comes first) when a quote follows; Gmail's ISO-dated form ("2016-03-03 17:21 GMT+01:00 Name") needs neither.
+//!   Bob <bob@x>" where the verb comes first) when a quote follows; Gmail's ISO-dated form ("2016-03-03 17:21
+//!   GMT+01:00 Name") needs neither.
 //! - separators ("-----Original Message-----" and its translations, also bold-wrapped `*---- … ----*` as HTML
 //!   renders them);
 //! - header blocks (two or more distinct "From:/Sent:/To:/Subject:" fields, in any of the listed languages).

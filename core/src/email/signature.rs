@@ -248,7 +248,8 @@ fn device_name_then_nothing(rest: &str) -> bool {
     let device_more = words <= 4 && more.rsplit(' ').next().is_some_and(|w| DEVICE_WORDS.iter().any(|d| w.contains(d)));
     // An apology is a short phrase; a sentence that goes on past it is the customer's.
     let apology = words <= MAX_APOLOGY_WORDS && APOLOGIES.iter().any(|a| more.contains(a));
-    name_ok && (more.is_empty() || more.starts_with(['<', '[', '(']) || more.starts_with("http") || device_more || apology)
+    let link = more.starts_with(['<', '[', '(']) || more.starts_with("http");
+    name_ok && (more.is_empty() || link || device_more || apology)
 }
 
 fn is_sign_off(line: &str) -> bool {
@@ -308,13 +309,16 @@ mod tests {
             "Poslano s mog iPhonea", "Στάλθηκε από το iPhone μου", "Dikirim dari iPhone saya",
             "Được gửi từ iPhone của tôi", "Enviat des del meu iPhone", "Az iPhone-omról küldve", "iPhone-ról küldve",
             "나의 iPhone에서 보냄", "发自我的iPhone", "发自我的 iPhone", "從我的 iPhone 傳送", "iPhone'umdan gönderildi",
-            "Надіслано з iPhone", "נשלח מה-iPhone שלי", "Get Outlook for Android", "Get Outlook for iOS<https://aka.ms/o0ukef>",
+            "Надіслано з iPhone", "נשלח מה-iPhone שלי", "Get Outlook for Android",
+            "Get Outlook for iOS<https://aka.ms/o0ukef>",
             "Obtenir Outlook pour Android", "Télécharger Outlook pour Android", "Outlook für Android herunterladen",
-            "Outlook für iOS beziehen", "Obtener Outlook para iOS", "Ottieni Outlook per iOS", "Scarica Outlook per Android",
+            "Outlook für iOS beziehen", "Obtener Outlook para iOS", "Ottieni Outlook per iOS",
+            "Scarica Outlook per Android",
             "Outlook voor Android downloaden", "Obter o Outlook para Android", "Baixe o Outlook para Android",
             "Hent Outlook til Android", "Skaffa Outlook för iOS", "Få Outlook for Android", "Hanki Outlook for iOS",
             "Pobierz aplikację Outlook dla systemu Android", "Получить Outlook для Android", "Stáhnout Outlook pro iOS",
-            "Android 版 Outlook を入手", "Outlook voor Android downloaden<https://aka.ms/ghei36>", "Sent from Outlook for Android", "Sent from Yahoo Mail on Android",
+            "Android 版 Outlook を入手", "Outlook voor Android downloaden<https://aka.ms/ghei36>",
+            "Sent from Outlook for Android", "Sent from Yahoo Mail on Android",
             "Sent from my phone, please excuse any typos",
         ] {
             assert!(is_device_line(line), "{line}");
