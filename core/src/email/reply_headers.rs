@@ -308,7 +308,7 @@ fn attribution(lines: &[&str], i: usize) -> Option<Marker> {
     // "On <date>, Bob <bob@x> wrote" with the colon lost: only when a quote follows. Where the verb comes before
     // the name ("Am <date> schrieb Bob <bob@x>", "Op <date> schreef …") the line ends with the address.
     let verb_last = head.rsplit(char::is_whitespace).next().is_some_and(is_verb);
-    let address_last = head.ends_with('>') && head.contains('@');
+    let address_last = head.ends_with('>') && head.contains('@') && name_after_verb(head);
     if (verb_last || address_last)
         && quote_follows(lines, i + 1)
         && is_attribution(&format!("{head}:"), false).is_some()
@@ -353,6 +353,16 @@ fn attribution(lines: &[&str], i: usize) -> Option<Marker> {
         }
     }
     None
+}
+
+/// "… schrieb Bob Lee <bob@x>": the last verb is followed by a name (one to five words, the first capitalised or
+/// quoted) and the address; "… I wrote to <billing@x>" is a sentence.
+fn name_after_verb(s: &str) -> bool {
+    let before_address = s.rfind('<').map_or(s, |k| &s[..k]);
+    let words: Vec<&str> = before_address.split_whitespace().collect();
+    let Some(v) = words.iter().rposition(|w| is_verb(w)) else { return false };
+    let name = &words[v + 1..];
+    (1..=5).contains(&name.len()) && name[0].starts_with(|c: char| c.is_uppercase() || c == '"')
 }
 
 /// The text ends a sentence. A day number with its ordinal dot ("Fr., 28.", "tir. 18.", as German and the Nordic
@@ -492,6 +502,7 @@ mod tests {
         let verb_first = "Am 03.03.2026 um 09:14 schrieb Service <service@example.de>\n\n> Passwort";
         assert_eq!(at(verb_first).map(|m| m.kind), Some(MarkerKind::Attribution));
         assert_eq!(at("Am 03.03.2026 um 09:14 schrieb Service <service@example.de>\n\nDanke"), None);
+        assert_eq!(at("On 3.3.2026 I wrote to <billing@example.com>\n> And?"), None);
         assert_eq!(at("2026-03-03 09:14 GMT+01:00 Kim Lee").map(|m| m.kind), Some(MarkerKind::Attribution));
         assert_eq!(at("El martes, 3 de marzo de 2026, Ana escribió:").map(|m| m.kind), Some(MarkerKind::Attribution));
     }
