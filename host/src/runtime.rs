@@ -14,13 +14,26 @@
 //! memory, and only that call fails. The default, [`DEFAULT_GUEST_MEMORY`], is 512 MiB: the email lane parses
 //! mail of up to 40 MB, and parsing costs up to ~12x the input in the worst (HTML) case — ~480 MB — so 512 MiB
 //! fits the largest legitimate message while a runaway guest stops far short of the machine's memory.
+//!
+//! Instances come from wasmtime's **pooling allocator**, configured as Spin configures it (`spin-core`): memory,
+//! tables and fiber stacks are reserved once at start-up and reused, and each slot keeps its first 2 MiB of
+//! linear memory and 512 KiB of table resident between instances (reset with `memset`, not handed back to the
+//! kernel), so a request no longer maps and unmaps its memory: that `mmap`/`munmap` and the TLB shoot-downs it
+//! caused were 60% of the host's time at 16 connections. Memory images are copy-on-write (wasmtime's default).
+//! The pool is sized from the machine: [`engine`] asks for [`POOL_INSTANCES`] slots of 4 GiB address space each,
+//! halves the count while the reservation fails (a short address space, `ulimit -v`), and falls back to
+//! allocating on demand below [`POOL_MIN_INSTANCES`]. `TR_HOST_INSTANCE_POOL` sets the count (`0` turns pooling
+//! off), as `SPIN_MAX_INSTANCE_COUNT` / `SPIN_WASMTIME_POOLING` do for Spin. A request that finds every slot
+//! taken is answered 503 (the sender retries), never 500.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder,
+};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -106,11 +119,95 @@ impl WasiHttpView for Ctx {
     }
 }
 
-pub fn engine() -> wasmtime::Result<Engine> {
+/// Instance slots the pool asks for first (Spin's `SPIN_MAX_INSTANCE_COUNT` default).
+pub const POOL_INSTANCES: u32 = 1_000;
+/// Below this many slots the pool is not worth its reservation: instances are allocated on demand.
+pub const POOL_MIN_INSTANCES: u32 = 32;
+/// Address space reserved for each linear memory, and the largest memory a guest may have (wasm32's 4 GiB).
+const MEMORY_RESERVATION: u64 = 4 << 30;
+
+/// How the engine allocates instances, for the start-up line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Allocation {
+    Pooling { instances: u32 },
+    OnDemand { why: String },
+}
+
+impl std::fmt::Display for Allocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Allocation::Pooling { instances } => write!(f, "pooling, {instances} instance slots (2 MiB of memory kept resident each)"),
+            Allocation::OnDemand { why } => write!(f, "on demand ({why})"),
+        }
+    }
+}
+
+fn base_config() -> Config {
     let mut config = Config::new();
     config.wasm_component_model_async(true);
     config.epoch_interruption(true);
-    let engine = Engine::new(&config)?;
+    config
+}
+
+/// Spin's pool settings (`spin-core`), with `instances` slots.
+fn pooling(instances: u32) -> PoolingAllocationConfig {
+    const MIB: usize = 1 << 20;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(instances)
+        .max_component_instance_size(10 * MIB)
+        .max_core_instances_per_component(200)
+        // A Rust wasip2 component is a few core instances (the program, WASI's adapter shims).
+        .total_core_instances(instances.saturating_mul(4))
+        .max_tables_per_component(20)
+        .table_elements(100_000)
+        .max_memories_per_component(32)
+        .total_memories(instances)
+        .total_tables(instances.saturating_mul(2))
+        .total_stacks(instances)
+        .max_memory_size(MEMORY_RESERVATION as usize)
+        .linear_memory_keep_resident(2 * MIB)
+        .table_keep_resident(MIB / 2);
+    pool
+}
+
+/// The slot count asked for: `TR_HOST_INSTANCE_POOL` if set, else [`POOL_INSTANCES`].
+fn pool_request() -> Result<u32, String> {
+    match std::env::var("TR_HOST_INSTANCE_POOL") {
+        Ok(v) => v.trim().parse().map_err(|_| format!("TR_HOST_INSTANCE_POOL={v:?} is not a number of instance slots")),
+        Err(_) => Ok(POOL_INSTANCES),
+    }
+}
+
+/// The engine both triggers share, with its epoch ticker running; see the module note for the allocator.
+pub fn engine() -> wasmtime::Result<Engine> {
+    let (engine, allocation) = pooled_engine(pool_request().map_err(|e| wasmtime::format_err!(e))?)?;
+    println!("[host] instances: {allocation}");
+    start_epoch_ticker(&engine);
+    Ok(engine)
+}
+
+/// A pooling engine with as many slots as the machine's address space allows, halving from `instances`; an
+/// on-demand engine when even [`POOL_MIN_INSTANCES`] do not fit or `instances` is 0.
+pub fn pooled_engine(instances: u32) -> wasmtime::Result<(Engine, Allocation)> {
+    let mut count = instances;
+    let mut last_error = String::from("turned off (TR_HOST_INSTANCE_POOL=0)");
+    while count >= POOL_MIN_INSTANCES {
+        let mut config = base_config();
+        config.memory_reservation(MEMORY_RESERVATION);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(count)));
+        match Engine::new(&config) {
+            Ok(engine) => return Ok((engine, Allocation::Pooling { instances: count })),
+            Err(e) => last_error = format!("a pool of {count} slots could not be reserved: {e}"),
+        }
+        count /= 2;
+    }
+    if instances > 0 && instances < POOL_MIN_INSTANCES {
+        last_error = format!("{instances} slots asked for, fewer than {POOL_MIN_INSTANCES}");
+    }
+    Ok((Engine::new(&base_config())?, Allocation::OnDemand { why: last_error }))
+}
+
+fn start_epoch_ticker(engine: &Engine) {
     let ticker = engine.weak();
     std::thread::spawn(move || {
         while let Some(engine) = ticker.upgrade() {
@@ -119,7 +216,11 @@ pub fn engine() -> wasmtime::Result<Engine> {
             std::thread::sleep(EPOCH_TICK);
         }
     });
-    Ok(engine)
+}
+
+/// Whether a failed instantiation means every pool slot was taken (a capacity problem: 503, retry later).
+pub fn is_pool_exhausted(e: &wasmtime::Error) -> bool {
+    e.is::<wasmtime::PoolConcurrencyLimitError>()
 }
 
 pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<Ctx>> {

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tr_host::manifest::SqsTrigger;
-use tr_host::sqs_trigger::{Dispatch, GuestMessage, Outcome, TriggerLimits, run_with};
+use tr_host::sqs_trigger::{Dispatch, Dispatched, GuestMessage, Outcome, TriggerLimits, run_with};
 use tr_tests::services::{Moto, sqs_tool, unique_queue};
 
 #[derive(Default)]
@@ -24,7 +24,7 @@ struct State {
 }
 
 impl Dispatch for Recorder {
-    async fn dispatch(&self, _component: &str, message: GuestMessage) -> Outcome {
+    async fn dispatch(&self, _component: &str, message: GuestMessage) -> Dispatched {
         let body = message.body.unwrap_or_default();
         if body == "stuck" {
             self.state.lock().unwrap().stuck_deliveries += 1;
@@ -39,7 +39,7 @@ impl Dispatch for Recorder {
         let mut s = self.state.lock().unwrap();
         s.running -= 1;
         s.done.push(body);
-        Outcome::Delete
+        Outcome::Delete.into()
     }
 }
 

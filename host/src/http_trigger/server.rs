@@ -21,7 +21,7 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use super::connections::{AcceptBackoff, Activity, Admission, ConnectionLimits, DrainOnDrop, Gate, is_per_connection};
 use super::routes::{Router, spin_headers};
-use crate::runtime::{ComponentEnv, Ctx, new_store};
+use crate::runtime::{ComponentEnv, Ctx, is_pool_exhausted, new_store};
 
 pub type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
 
@@ -144,10 +144,15 @@ impl HttpTrigger {
         let response = self.run(component, req).await;
         let (status, note) = match &response {
             Ok((r, instantiate)) => (r.status().as_u16(), format!(" (instantiate {:.2} ms)", instantiate.as_secs_f64() * 1000.0)),
+            Err(e) if is_pool_exhausted(e) => (503, " (every instance slot is taken)".to_owned()),
             Err(e) => (500, format!(" ({e:#})")),
         };
         println!("[http] {} {method} {path} -> {status} in {:.1} ms{note}", route.component, ms(started));
-        response.map(|(r, _)| r).unwrap_or_else(|_| plain(500, "Internal Server Error\n"))
+        match response {
+            Ok((r, _)) => r,
+            Err(_) if status == 503 => busy("Service Unavailable: every instance slot is taken\n"),
+            Err(_) => plain(500, "Internal Server Error\n"),
+        }
     }
 
     /// Runs one request on a fresh instance; also returns how long instantiation took (logged per request).
@@ -214,7 +219,12 @@ fn ms(since: Instant) -> f64 {
 
 /// The answer on a connection past the cap: quick, and the client is told when to come back.
 fn overloaded() -> hyper::Response<ResponseBody> {
-    let mut response = plain(503, "Service Unavailable: too many connections\n");
+    busy("Service Unavailable: too many connections\n")
+}
+
+/// A 503 the client should retry in a second.
+fn busy(text: &'static str) -> hyper::Response<ResponseBody> {
+    let mut response = plain(503, text);
     response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
     response
 }

@@ -1,97 +1,199 @@
-//! The key-value backend: SQLite, in Spin's own layout.
+//! The key-value backend: SQLite, in Spin's own layout, with writes committed in groups.
 //!
 //! Spin's default store is `.spin/sqlite_key_value.db` beside spin.toml with one table
 //! `spin_key_value(store, key, value)`; we use the same file and table, so a database written here opens under
 //! real `spin up` and the other way round. WAL journal with `synchronous = FULL`: a `set` that returned is on
 //! disk (the store holds accepted tickets, which must survive a crash).
+//!
+//! Key decision: **group commit.** Every write (`set`, `delete`) is a job for one writer thread that owns the
+//! write connection; it takes every job waiting (up to [`MAX_GROUP`]), runs each in its own SAVEPOINT (a failing
+//! one rolls back alone), COMMITs once, and only then answers each caller. So "returned means on disk" holds for
+//! every write, while concurrent requests share one fsync instead of paying one each (a new ticket makes five
+//! writes; at 16 connections that was most of a form POST's time). The embedded endpoint's storage thread works
+//! the same way. Reads use their own connection: in WAL mode they see every committed write and never wait for
+//! a commit in progress.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, mpsc};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+/// The most writes one transaction takes; bounds how long the first one waits for its commit.
+const MAX_GROUP: usize = 256;
+
 #[derive(Debug, thiserror::Error)]
-#[error("key-value store: {0}")]
-pub struct KvError(#[from] rusqlite::Error);
+pub enum KvError {
+    #[error("key-value store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("key-value store: {0}")]
+    Write(String),
+    #[error("key-value store: the writer thread is gone")]
+    WriterGone,
+    #[error("key-value store: cannot start the writer thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// One write for the writer thread, with where to send its outcome.
+struct Write {
+    op: Op,
+    done: mpsc::SyncSender<Result<(), String>>,
+}
+
+enum Op {
+    Set { store: String, key: String, value: Vec<u8> },
+    Delete { store: String, key: String },
+}
 
 pub struct SqliteKv {
-    conn: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    writes: mpsc::Sender<Write>,
 }
 
 impl SqliteKv {
     pub fn open(path: &Path) -> Result<Self, KvError> {
-        let conn = Connection::open(path)?;
-        Self::init(conn)
-    }
-
-    pub fn in_memory() -> Result<Self, KvError> {
-        Self::init(Connection::open_in_memory()?)
-    }
-
-    fn init(conn: Connection) -> Result<Self, KvError> {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute(
+        let writer = Connection::open(path)?;
+        prepare(&writer)?;
+        writer.execute(
             "CREATE TABLE IF NOT EXISTS spin_key_value (
                 store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (store, key))",
             [],
         )?;
-        Ok(Self { conn: Mutex::new(conn) })
+        let reader = Connection::open(path)?;
+        prepare(&reader)?;
+        let (tx, rx) = mpsc::channel::<Write>();
+        std::thread::Builder::new().name("kv-writer".into()).spawn(move || write_groups(writer, rx)).map_err(KvError::Thread)?;
+        Ok(Self { reader: Mutex::new(reader), writes: tx })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, KvError> {
-        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, KvError> {
+        let conn = self.reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         Ok(f(&conn)?)
     }
 
+    /// Hands `op` to the writer thread and waits until its group is committed.
+    fn write(&self, op: Op) -> Result<(), KvError> {
+        let (done, outcome) = mpsc::sync_channel(1);
+        self.writes.send(Write { op, done }).map_err(|_| KvError::WriterGone)?;
+        match outcome.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(KvError::Write(message)),
+            Err(_) => Err(KvError::WriterGone),
+        }
+    }
+
     pub fn get(&self, store: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        self.with(|c| {
-            c.query_row("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2", params![store, key], |r| r.get(0))
+        self.read(|c| {
+            c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                .query_row(params![store, key], |r| r.get(0))
                 .optional()
         })
     }
 
     pub fn set(&self, store: &str, key: &str, value: &[u8]) -> Result<(), KvError> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-                params![store, key, value],
-            )
-            .map(drop)
-        })
+        self.write(Op::Set { store: store.to_owned(), key: key.to_owned(), value: value.to_vec() })
     }
 
     pub fn delete(&self, store: &str, key: &str) -> Result<(), KvError> {
-        self.with(|c| c.execute("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2", params![store, key]).map(drop))
+        self.write(Op::Delete { store: store.to_owned(), key: key.to_owned() })
     }
 
     pub fn exists(&self, store: &str, key: &str) -> Result<bool, KvError> {
-        self.with(|c| {
-            c.query_row("SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2", params![store, key], |_| Ok(()))
+        self.read(|c| {
+            c.prepare_cached("SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                .query_row(params![store, key], |_| Ok(()))
                 .optional()
                 .map(|r| r.is_some())
         })
     }
 
     pub fn get_keys(&self, store: &str) -> Result<Vec<String>, KvError> {
-        self.with(|c| {
-            let mut stmt = c.prepare("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
             stmt.query_map(params![store], |r| r.get(0))?.collect()
         })
+    }
+}
+
+fn prepare(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+}
+
+/// The writer thread: one transaction per group of waiting writes; ends when every [`SqliteKv`] is dropped.
+fn write_groups(conn: Connection, jobs: mpsc::Receiver<Write>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcomes = commit_group(&conn, &group);
+        for (job, outcome) in group.into_iter().zip(outcomes) {
+            let _ = job.done.send(outcome);
+        }
+    }
+}
+
+/// Runs each write in its own savepoint inside one transaction; every outcome is an error if the commit fails.
+fn commit_group(conn: &Connection, group: &[Write]) -> Vec<Result<(), String>> {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        return group.iter().map(|_| Err(e.to_string())).collect();
+    }
+    let mut outcomes: Vec<Result<(), String>> = group
+        .iter()
+        .map(|job| {
+            conn.execute_batch("SAVEPOINT one").map_err(|e| e.to_string())?;
+            match apply(conn, &job.op) {
+                Ok(()) => conn.execute_batch("RELEASE one").map_err(|e| e.to_string()),
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK TO one; RELEASE one");
+                    Err(e.to_string())
+                }
+            }
+        })
+        .collect();
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        outcomes = group.iter().map(|_| Err(format!("commit failed: {e}"))).collect();
+    }
+    outcomes
+}
+
+fn apply(conn: &Connection, op: &Op) -> rusqlite::Result<()> {
+    match op {
+        Op::Set { store, key, value } => conn
+            .prepare_cached(
+                "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![store, key, value])
+            .map(drop),
+        Op::Delete { store, key } => conn
+            .prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+            .execute(params![store, key])
+            .map(drop),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    fn temp_db(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("tr-kv-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("kv.db");
+        (dir, path)
+    }
 
     #[test]
     fn stores_are_separate_and_values_survive_reopen() {
-        let dir = std::env::temp_dir().join(format!("tr-kv-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("kv.db");
+        let (dir, path) = temp_db("reopen");
         {
             let kv = SqliteKv::open(&path).unwrap();
             kv.set("default", "a", b"1").unwrap();
@@ -107,6 +209,38 @@ mod tests {
         kv.delete("default", "a").unwrap();
         assert_eq!(kv.get("default", "a").unwrap(), None);
         assert!(!kv.exists("default", "a").unwrap());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Concurrent writers share commits, yet each one's write is readable (from another connection, as after a
+    /// crash and reopen) the moment its `set` returns.
+    #[test]
+    fn concurrent_writes_are_each_committed_before_they_return() {
+        let (dir, path) = temp_db("group");
+        let kv = Arc::new(SqliteKv::open(&path).unwrap());
+        let threads: Vec<_> = (0..16)
+            .map(|t| {
+                let kv = kv.clone();
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let witness = Connection::open(&path).unwrap();
+                    for i in 0..25 {
+                        let key = format!("k{t}-{i}");
+                        kv.set("default", &key, key.as_bytes()).unwrap();
+                        let seen: Option<Vec<u8>> = witness
+                            .query_row("SELECT value FROM spin_key_value WHERE store = 'default' AND key = ?1", [&key], |r| r.get(0))
+                            .optional()
+                            .unwrap();
+                        assert_eq!(seen.as_deref(), Some(key.as_bytes()), "{key} not committed when set returned");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(kv.get_keys("default").unwrap().len(), 16 * 25);
+        drop(kv);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -12,7 +12,7 @@ use super::bindings::SpinSqsPre;
 use super::bindings::spin::sqs::sqs_types::{
     Error as GuestError, Message, MessageAction, MessageAttribute, MessageAttributeValue,
 };
-use super::poller::{AttributeValue, Dispatch, GuestMessage, Outcome};
+use super::poller::{AttributeValue, Dispatch, Dispatched, GuestMessage, Outcome};
 
 pub struct SqsComponent {
     pub pre: SpinSqsPre<Ctx>,
@@ -29,23 +29,32 @@ pub struct SqsGuests {
 }
 
 impl Dispatch for SqsGuests {
-    async fn dispatch(&self, component: &str, message: GuestMessage) -> Outcome {
+    async fn dispatch(&self, component: &str, message: GuestMessage) -> Dispatched {
         let Some(c) = self.components.get(component) else {
-            return Outcome::Failed(format!("no component {component}"));
+            return Outcome::Failed(format!("no component {component}")).into();
         };
-        match self.call(c, message).await {
+        let mut instantiate = None;
+        let outcome = match self.call(c, message, &mut instantiate).await {
             Ok(Ok(MessageAction::Delete)) => Outcome::Delete,
             Ok(Ok(MessageAction::Leave)) => Outcome::Leave,
             Ok(Err(GuestError::Other(e))) => Outcome::GuestError(e),
             Err(e) => Outcome::Failed(format!("{e:#}")),
-        }
+        };
+        Dispatched { outcome, instantiate }
     }
 }
 
 impl SqsGuests {
-    async fn call(&self, c: &SqsComponent, message: GuestMessage) -> wasmtime::Result<Result<MessageAction, GuestError>> {
+    async fn call(
+        &self,
+        c: &SqsComponent,
+        message: GuestMessage,
+        instantiate: &mut Option<Duration>,
+    ) -> wasmtime::Result<Result<MessageAction, GuestError>> {
         let mut store = new_store(&self.engine, &c.env, self.cpu_limit, self.memory_limit)?;
+        let instantiating = std::time::Instant::now();
         let guest = c.pre.instantiate_async(&mut store).await?;
+        *instantiate = Some(instantiating.elapsed());
         let message = Message {
             id: message.id,
             message_attributes: message

@@ -11,6 +11,6 @@ pub mod poller;
 pub use bindings::SpinSqsPre;
 pub use guest::{SqsComponent, SqsGuests};
 pub use poller::{
-    AttributeValue, Dispatch, GuestAttribute, GuestMessage, HANDLER_DEADLINE, IN_FLIGHT, Outcome, TriggerLimits, client_from_env,
+    AttributeValue, Dispatch, Dispatched, GuestAttribute, GuestMessage, HANDLER_DEADLINE, IN_FLIGHT, Outcome, TriggerLimits, client_from_env,
     run, run_with,
 };

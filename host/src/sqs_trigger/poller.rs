@@ -73,9 +73,22 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// An [`Outcome`] and how long instantiating the guest took (logged per message, as the HTTP trigger does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dispatched {
+    pub outcome: Outcome,
+    pub instantiate: Option<Duration>,
+}
+
+impl From<Outcome> for Dispatched {
+    fn from(outcome: Outcome) -> Self {
+        Self { outcome, instantiate: None }
+    }
+}
+
 /// Runs one message through a component. Implemented by the wasmtime runtime; tests may pass a plain closure.
 pub trait Dispatch: Send + Sync + 'static {
-    fn dispatch(&self, component: &str, message: GuestMessage) -> impl Future<Output = Outcome> + Send;
+    fn dispatch(&self, component: &str, message: GuestMessage) -> impl Future<Output = Dispatched> + Send;
 }
 
 /// An SQS client configured from the standard AWS environment, like the plugin's.
@@ -177,9 +190,9 @@ async fn handle_one<D: Dispatch>(
             }
         })
     };
-    let outcome = match tokio::time::timeout(deadline, dispatch.dispatch(&trigger.component, guest)).await {
-        Ok(outcome) => outcome,
-        Err(_) => Outcome::Failed(format!("no answer within {:.1} s; dropped", deadline.as_secs_f64())),
+    let Dispatched { outcome, instantiate } = match tokio::time::timeout(deadline, dispatch.dispatch(&trigger.component, guest)).await {
+        Ok(dispatched) => dispatched,
+        Err(_) => Outcome::Failed(format!("no answer within {:.1} s; dropped", deadline.as_secs_f64())).into(),
     };
     keeper.abort();
 
@@ -194,8 +207,9 @@ async fn handle_one<D: Dispatch>(
         Outcome::GuestError(e) => format!("error (left on queue): {e}"),
         Outcome::Failed(e) => format!("failed (left on queue): {e}"),
     };
+    let instantiate = instantiate.map(|d| format!(" (instantiate {:.2} ms)", d.as_secs_f64() * 1000.0)).unwrap_or_default();
     println!(
-        "[sqs] {} message {} -> {} in {:.1} ms",
+        "[sqs] {} message {} -> {} in {:.1} ms{instantiate}",
         trigger.component,
         id,
         note,
