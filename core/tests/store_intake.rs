@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use pollster::block_on;
-use tr_core::store::{IntakeOutcome, LinkReason, MemoryKv, MergeReason, Store, StoreConfig};
+use tr_core::store::{IntakeOutcome, KeyReuse, LinkReason, MemoryKv, MergeReason, Store, StoreConfig, StoreError};
 use tr_core::{Reading, TicketFlag, Tone, Urgency};
 
 const FORM_BODY: &str = "Since this morning the CSV export of the Projects report fails with \"Export failed, try again later\". \
@@ -33,6 +33,22 @@ fn a_retry_with_the_same_key_changes_nothing() {
     }
     assert_eq!(store.kv().snapshot(), before, "a repeat writes nothing");
     assert_eq!(ticket_count(&store), 1);
+}
+
+#[test]
+fn a_nonce_reused_with_other_content_is_refused_and_nothing_is_stored() {
+    let (store, lane) = (store(), Lane::default());
+    let first = created(&run(&store, lane.intake(form("ana@acme.example", "CSV export fails", FORM_BODY, "nonce-1"), 0))).clone();
+    block_on(store.mark_enqueued(&first)).unwrap();
+    let before = store.kv().snapshot();
+    let mut other = lane.intake(form("bo@other.example", "Invoice address", "Please change our invoice address.", "nonce-1"), 1);
+    other.key_reuse = KeyReuse::Refuse;
+    assert!(matches!(block_on(store.intake(other)), Err(StoreError::KeyReused)));
+    assert_eq!(store.kv().snapshot(), before, "a refused key writes nothing");
+    // The first message's own retry is still a repeat under a refusing lane.
+    let mut again = lane.intake(form("ana@acme.example", "CSV export fails", FORM_BODY, "nonce-1"), 2);
+    again.key_reuse = KeyReuse::Refuse;
+    assert_eq!(run(&store, again), IntakeOutcome::Repeat { ticket_id: first.id.clone() });
 }
 
 #[test]
