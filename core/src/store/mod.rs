@@ -69,6 +69,9 @@
 //! | same-key | 4 |
 //! | email replying to a thread we never saw → new ticket | 7 |
 //! | worst case (a non-participant's reply whose customer has a closed duplicate, pointer needed) | 11 |
+//! | reused form nonce, other content (refused, nothing stored) | 1 |
+//! | reused Message-ID, other bytes (its own key: new ticket) | 7 |
+//! | email from a sender SES did not vouch for: In-Reply-To known · no thread headers | 5 · 3 |
 //! | [`Store::mark_enqueued`], [`Store::mark_append_sent`] | 2 |
 //!
 //! Nothing depends on the number of tickets, messages or customers stored (the benchmark in `examples/` checks
