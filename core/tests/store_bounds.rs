@@ -2,7 +2,7 @@
 //! the most references, the most participants, a customer's many long posts, a thread replied to until its
 //! record is full — and every stored value and every queue message (as the lanes send them, and as the read
 //! stage forwards them) stays under its backend's limit: a key-value item under DynamoDB's 400 KB (the
-//! customer index under 64 KiB, a record under 360 KiB), an SQS message under 256 KiB. Nothing is refused or
+//! customer index under 64 KiB, a record under 256 KiB), an SQS message under 256 KiB. Nothing is refused or
 //! lost for size: what does not fit is cut and flagged (the raw mail stays whole in the bucket), and a full
 //! ticket's next message starts a ticket that links back.
 

@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | `tr/m/{lane}/{h(idempotency key)}` | a message ([`record::MessageEntry`]): the intake whole (stripped and raw body, source, time, key, Message-ID, subject), its ticket id, and the merge record or link that says why it is there | once per intake, first |
 //! | `tr/c/{h(match address)}` | the customer's recent tickets: id, created-at, text fingerprint; newest first, at most 8 and 64 KiB (oldest dropped first), entries older than the window dropped on every write | when a ticket is created |
-//! | `tr/t/{ticket id}` | the ticket record: the [`crate::Ticket`] sent to the queue, its messages (without bodies), merge records, links, participants, closed; at most 360 KiB (then full) | created, then rewritten per append |
+//! | `tr/t/{ticket id}` | the ticket record: the [`crate::Ticket`] sent to the queue, its messages (without bodies), merge records, links, participants, closed; at most 256 KiB (then full) | created, then rewritten per append |
 //! | `tr/g/{ticket id}` | the read stage's reading ([`record::StoredReading`]: topic, urgency, tone, its flags) | once, by the read stage ([`Store::record_reading`]); [`Store::load`] puts it on the ticket |
 //!
 //! The message key is the idempotency index. For email the lane's idempotency key is the Message-ID, so the

@@ -194,10 +194,10 @@ pub struct TicketRecord {
 /// Most messages one ticket record lists.
 pub const MAX_MESSAGES: usize = 300;
 
-/// Most bytes a ticket record takes: under DynamoDB's 400 KB item limit (409,600 bytes, key included), the
-/// strictest of Spin's key-value backends. The record is never queued (the ticket inside it is, and stays under
-/// the queue's limit on its own: [`crate::Limits`]).
-pub const RECORD_BYTES: usize = 360 * 1024;
+/// Most bytes a ticket record takes: the queue's 256 KiB, so a record could travel whole (to a router or a
+/// repair job) and sits far inside DynamoDB's 400 KB item limit, the strictest of Spin's key-value backends.
+/// The ticket inside it stays under the queue's limit on its own ([`crate::Limits`]).
+pub const RECORD_BYTES: usize = 256 * 1024;
 
 /// The most one more append can add to a record: its listed message (a subject of 300 four-byte characters),
 /// its merge record (whose detail may name a Message-ID of 998 four-byte characters), its id in `merged_from`.
