@@ -263,6 +263,27 @@ fn a_ticket_reference_is_same_key() {
 }
 
 #[test]
+fn an_unverified_sender_joins_nothing_and_is_no_merge_target() {
+    let (store, lane) = (store(), Lane::default());
+    let t = created(&run(&store, lane.intake(email("ana@acme.example", "CSV export fails", EMAIL_BODY, "m1@acme.example"), 0))).clone();
+    let index = |store: &Store<MemoryKv>| store.kv().snapshot().into_iter().filter(|(k, _)| k.starts_with("tr/c/")).collect::<Vec<_>>();
+    let before = index(&store);
+    // Names the ticket, replies in its thread, says the same words: none of it counts without SES's word.
+    let mut forged = lane.intake(reply(email("ana@acme.example", "Re: CSV export fails", EMAIL_BODY, "m2@evil.example"), Some("m1@acme.example"), &["m1@acme.example"]), 5);
+    forged.ticket.flags.push(TicketFlag::UnverifiedSender);
+    forged.ticket_ref = Some(t.id.clone());
+    let own = created(&run(&store, forged)).clone();
+    assert_ne!(own.id, t.id);
+    let record = block_on(store.load(&own.id)).unwrap().unwrap().record;
+    assert_eq!((record.links[0].ticket_id.clone(), record.links[0].reason), (t.id.clone(), LinkReason::UnverifiedSender));
+    assert_eq!(block_on(store.load(&t.id)).unwrap().unwrap().record.messages.len(), 1, "nothing appended");
+    assert_eq!(index(&store), before, "not in the customer's index");
+    // So the customer's own next message about it merges into their ticket, not the unverified one.
+    let IntakeOutcome::Appended(a) = run(&store, lane.intake(form("ana@acme.example", "CSV export fails", FORM_BODY, "nonce-1"), 10)) else { panic!() };
+    assert_eq!(a.ticket_id, t.id);
+}
+
+#[test]
 fn raw_and_stripped_bodies_are_both_kept() {
     let (store, lane) = (store(), Lane::default());
     let raw = "Still broken.\r\n\r\nOn Tue, Ana wrote:\r\n> the export fails\u{0007}\r\n";
