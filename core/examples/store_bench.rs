@@ -8,8 +8,8 @@
 use std::time::{Duration, SystemTime};
 
 use pollster::block_on;
-use tr_core::store::{Intake, IntakeOutcome, MemoryKv, OpCounts, Store, StoreConfig};
-use tr_core::{Limits, Source, ThreadIds, Ticket, TicketDraft};
+use tr_core::store::{Intake, IntakeOutcome, KeyReuse, MemoryKv, OpCounts, Store, StoreConfig, StoreError};
+use tr_core::{Limits, Source, ThreadIds, Ticket, TicketDraft, TicketFlag};
 
 /// 2026-11-26T09:00:00Z.
 const T0_MS: u64 = 1_795_683_600_000;
@@ -151,6 +151,29 @@ fn run(size: usize) -> Vec<(&'static str, OpCounts)> {
     let (outcome, ops) = b.measure(Intake::new(t));
     assert!(matches!(outcome, IntakeOutcome::Created { .. }), "{outcome:?}");
     row("worst case: stranger's reply, closed duplicate, S3-keyed mail", ops);
+
+    // Keys reused with other content, and senders SES did not vouch for.
+    let t = b.ticket(draft(Source::Form, Some("eve@bench.example"), "Invoice", "Send the invoices to me.", "n-1"), now + 10_000);
+    let mut intake = Intake::new(t);
+    intake.key_reuse = KeyReuse::Refuse;
+    b.store.kv().reset_counts();
+    assert!(matches!(block_on(b.store.intake(intake)), Err(StoreError::KeyReused)));
+    row("reused form nonce, other content (409, nothing stored)", b.store.kv().counts());
+    let t = b.ticket(draft(Source::Email, Some("eve@bench.example"), "Hello", "Another mail reusing a Message-ID.", "m1@c8"), now + 11_000);
+    let (outcome, ops) = b.measure(Intake::new(t));
+    assert!(matches!(outcome, IntakeOutcome::Created { .. }), "{outcome:?}");
+    row("reused Message-ID, other bytes (kept under its own key: new ticket)", ops);
+    let r = reply(draft(Source::Email, Some("c8@bench.example"), "Re: Login", "Send me the invoices.", "m9@c8"), Some("m1@c8"), &["m1@c8"]);
+    let mut t = b.ticket(r, now + 12_000);
+    t.flags.push(TicketFlag::UnverifiedSender);
+    let (outcome, ops) = b.measure(Intake::new(t));
+    assert!(matches!(outcome, IntakeOutcome::Created { .. }), "{outcome:?}");
+    row("unverified sender, In-Reply-To known (new ticket, linked)", ops);
+    let mut t = b.ticket(draft(Source::Email, Some("c8@bench.example"), "Login", "I cannot log in after the password reset.", "m10@c8"), now + 13_000);
+    t.flags.push(TicketFlag::UnverifiedSender);
+    let (outcome, ops) = b.measure(Intake::new(t));
+    assert!(matches!(outcome, IntakeOutcome::Created { .. }), "{outcome:?}");
+    row("unverified sender, no thread headers (new ticket, no index)", ops);
 
     let tickets = b.store.kv().snapshot().keys().filter(|k| k.starts_with("tr/t/")).count();
     assert!(tickets >= size, "the store holds {tickets} tickets");

@@ -20,6 +20,7 @@ pub fn lane_failure(runtime: &impl Runtime, lane: &str, e: LaneError, retry_afte
             runtime.log(&format!("[{lane}] failed, answered 500: {why}"));
             ApiError::internal()
         }
+        LaneError::Conflict(why) => ApiError::new(409, "conflict", format!("{why}; send it again with a new key")),
     }
 }
 

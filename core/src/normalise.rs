@@ -33,6 +33,9 @@ pub struct Limits {
     pub idempotency_key: usize,
     pub message_id: usize,
     pub references: usize,
+    /// Most bytes the references take in the ticket's JSON: 50 Message-IDs of 998 four-byte characters would be
+    /// 200 KB, most of a queue message.
+    pub references_bytes: usize,
     pub transcript_id: usize,
 }
 
@@ -46,6 +49,7 @@ impl Default for Limits {
             idempotency_key: 512,
             message_id: 998,
             references: 50,
+            references_bytes: 16 * 1024,
             transcript_id: 256,
         }
     }
@@ -130,7 +134,11 @@ impl TicketDraft {
             Some(t) => bounded_id(t, "transcript_id", limits.transcript_id)?,
             None => None,
         };
-        let thread = normalise_thread(self.thread, limits)?;
+        let (thread, references_cut) = normalise_thread(self.thread, limits);
+        let mut flags = if masked.is_empty() { Vec::new() } else { vec![TicketFlag::Masked] };
+        if references_cut {
+            flags.push(TicketFlag::ReferencesCut);
+        }
 
         Ok(Ticket {
             id: new_id(now, random),
@@ -146,7 +154,7 @@ impl TicketDraft {
             idempotency_key,
             merged_from: Vec::new(),
             reading: None,
-            flags: if masked.is_empty() { Vec::new() } else { vec![TicketFlag::Masked] },
+            flags,
             masked: masked.to_list(),
         })
     }
@@ -220,13 +228,59 @@ fn normalise_page_url(raw: &str, limit: usize) -> Result<String, NormaliseError>
     Ok(url.into())
 }
 
-fn normalise_thread(thread: ThreadIds, limits: &Limits) -> Result<ThreadIds, NormaliseError> {
+/// The thread ids, and whether references were left out. References keep the root (the oldest: the thread's
+/// first message, which the store looks up) and then the newest (the messages closest to this one), within
+/// `limits.references` ids and `limits.references_bytes` of JSON; the middle ones go first. Nothing is lost
+/// for good: the raw mail, every header whole, stays in the bucket.
+fn normalise_thread(thread: ThreadIds, limits: &Limits) -> (ThreadIds, bool) {
     let one = |id: Option<String>| id.and_then(|id| thread_id(&id, limits.message_id));
-    // Keep the newest references: they name the messages closest to this one.
-    let skip = thread.references.len().saturating_sub(limits.references);
-    let references =
-        thread.references.into_iter().skip(skip).filter_map(|r| thread_id(&r, limits.message_id)).collect();
-    Ok(ThreadIds { message_id: one(thread.message_id), in_reply_to: one(thread.in_reply_to), references })
+    let mut given = thread.references.into_iter();
+    let root = given.by_ref().find_map(|r| thread_id(&r, limits.message_id)).filter(|_| limits.references > 0);
+    let rest: Vec<String> = given.collect();
+    let mut budget = limits.references_bytes.saturating_sub(root.as_deref().map_or(0, |r| json_len(r) + 3));
+    let room = limits.references.saturating_sub(usize::from(root.is_some()));
+    let mut newest = Vec::new();
+    let mut cut = false;
+    for r in rest.iter().rev() {
+        let Some(id) = thread_id(r, limits.message_id) else { continue };
+        let cost = json_len(&id) + 3;
+        if newest.len() == room || cost > budget {
+            cut = true;
+            break;
+        }
+        budget -= cost;
+        newest.push(id);
+    }
+    newest.reverse();
+    let references = root.into_iter().chain(newest).collect();
+    (ThreadIds { message_id: one(thread.message_id), in_reply_to: one(thread.in_reply_to), references }, cut)
+}
+
+/// How many bytes `text` takes as a JSON string's contents (as serde_json writes it: `"` `\` and controls
+/// escaped, everything else as UTF-8).
+pub fn json_len(text: &str) -> usize {
+    text.chars().map(json_char_len).sum()
+}
+
+fn json_char_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+/// `text` cut at a character boundary so that its JSON takes at most `max` bytes; true when it was cut.
+pub fn cut_to_json_bytes(text: &mut String, max: usize) -> bool {
+    let mut used = 0;
+    for (i, c) in text.char_indices() {
+        used += json_char_len(c);
+        if used > max {
+            text.truncate(i);
+            return true;
+        }
+    }
+    false
 }
 
 /// A thread identifier, cleaned as [`bounded_id`]; one longer than `limit` is dropped, not refused: it only
@@ -433,11 +487,35 @@ mod tests {
     }
 
     #[test]
-    fn references_keep_the_newest() {
+    fn references_keep_the_root_and_the_newest_and_say_so() {
         let mut d = draft();
         d.thread.references = (0..60).map(|i| format!("m{i}@x")).collect();
-        let t = d.into_ticket(at(0), 0, &Limits::default()).unwrap();
+        let t = d.clone().into_ticket(at(0), 0, &Limits::default()).unwrap();
         assert_eq!(t.thread.references.len(), 50);
+        assert_eq!(t.thread.references.first().unwrap(), "m0@x", "the thread's root");
+        assert_eq!(t.thread.references[1], "m11@x");
         assert_eq!(t.thread.references.last().unwrap(), "m59@x");
+        assert!(t.flags.contains(&TicketFlag::ReferencesCut));
+        // In bytes too: the longest ids, in four-byte characters.
+        d.thread.references = (0..50).map(|i| format!("{i}{}@x", "𝒳".repeat(990))).collect();
+        let t = d.into_ticket(at(0), 0, &Limits::default()).unwrap();
+        let json = serde_json::to_string(&t.thread.references).unwrap();
+        assert!(json.len() <= Limits::default().references_bytes, "{}", json.len());
+        assert!(t.thread.references.first().unwrap().starts_with("0𝒳") && t.thread.references.last().unwrap().starts_with("49𝒳"));
+        assert!(t.flags.contains(&TicketFlag::ReferencesCut));
+        let few = TicketDraft { thread: ThreadIds { references: vec!["a@x".into(), "b@x".into()], ..Default::default() }, ..draft() };
+        let t = few.into_ticket(at(0), 0, &Limits::default()).unwrap();
+        assert_eq!((t.thread.references.len(), t.flags.contains(&TicketFlag::ReferencesCut)), (2, false));
+    }
+
+    #[test]
+    fn json_lengths_and_cuts() {
+        assert_eq!(json_len("a\"\n𝒳\u{1}"), 1 + 2 + 2 + 4 + 6);
+        assert_eq!(json_len("a\"\n𝒳\u{1}") + 2, serde_json::to_string("a\"\n𝒳\u{1}").unwrap().len());
+        let mut s = "ab𝒳c".to_owned();
+        assert!(cut_to_json_bytes(&mut s, 5));
+        assert_eq!(s, "ab");
+        let mut s = "abc".to_owned();
+        assert!(!cut_to_json_bytes(&mut s, 3));
     }
 }

@@ -67,15 +67,27 @@ pub enum TicketFlag {
     ReadError,
     /// Card numbers, IBANs or secrets were masked in the text ([`crate::mask`]); `masked` says how many.
     Masked,
+    /// The address was typed by a visitor (form, chat): the words are theirs, the address may not be.
+    Unverified,
+    /// An email on a deployment behind SES whose verdicts do not vouch for its sender (DMARC fail, no aligned
+    /// pass, or no verdict): a ticket of its own, never appended to or merged into another
+    /// ([`crate::email::sender_trust`]).
+    UnverifiedSender,
+    /// The mail's References named more than a ticket keeps (by count or bytes): the root and the newest were
+    /// kept, the middle left out. The raw mail, headers whole, stays in the bucket.
+    ReferencesCut,
 }
 
 impl TicketFlag {
-    pub const ALL: [TicketFlag; 5] = [
+    pub const ALL: [TicketFlag; 8] = [
         TicketFlag::Unparseable,
         TicketFlag::ReplyMayBeCut,
         TicketFlag::Anonymous,
         TicketFlag::ReadError,
         TicketFlag::Masked,
+        TicketFlag::Unverified,
+        TicketFlag::UnverifiedSender,
+        TicketFlag::ReferencesCut,
     ];
 }
 

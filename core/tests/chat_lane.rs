@@ -155,7 +155,7 @@ fn the_sample_folds_into_exactly_this_ticket() {
     assert_eq!(t.transcript_id.as_deref(), Some("conv-7f3a9c"));
     assert!(t.idempotency_key.starts_with("chat:conv-7f3a9c:"), "{}", t.idempotency_key);
     assert_eq!(t.received_at, "2026-11-26T10:10:00.000Z");
-    assert!(t.flags.is_empty(), "identified visitor: {:?}", t.flags);
+    assert_eq!(t.flags, [TicketFlag::Unverified], "identified visitor: the address is only what they typed");
 }
 
 #[test]

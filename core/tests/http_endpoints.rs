@@ -139,6 +139,31 @@ fn a_form_post_through_every_guard_makes_one_queued_ticket() {
 }
 
 #[test]
+fn a_nonce_reused_for_another_message_is_409_and_nothing_is_lost() {
+    let (world, kv) = (World::default(), MemoryKv::new());
+    let parts = request("POST", "", &[("origin", ORIGIN), ("content-type", "application/json")]);
+    assert_eq!(form(&world, &kv, &base_vars(), &parts, POST).status, 202);
+    let before = kv.snapshot();
+    let other = r#"{"email":"eve@example.com","message":"Please change my invoice address.","nonce":"n-1","site_key":"site-key-1"}"#;
+    let reply = form(&world, &kv, &base_vars(), &parts, other);
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert_eq!(code(&reply), "nonce_reused");
+    let body: Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(body["error"]["field"], "nonce");
+    assert!(body["error"]["message"].as_str().unwrap().contains("new nonce"), "{}", reply.body);
+    // Refused before anything was kept: the first message is as it was, nothing new is queued.
+    let after: Vec<_> = kv.snapshot().into_iter().filter(|(k, _)| !k.starts_with("tr/r/")).collect();
+    let before: Vec<_> = before.into_iter().filter(|(k, _)| !k.starts_with("tr/r/")).collect();
+    assert_eq!(after, before, "only the rate-limit window moved");
+    assert_eq!(world.queued.borrow().len(), 1);
+    // The embed sends the same words under a fresh nonce: kept as a ticket of its own.
+    let renewed = other.replace("\"n-1\"", "\"n-2\"");
+    assert_eq!(form(&world, &kv, &base_vars(), &parts, &renewed).status, 202);
+    assert_eq!(world.queued.borrow().len(), 2);
+    assert_eq!(world.queued.borrow()[1]["ticket"]["customer"]["email"], "eve@example.com");
+}
+
+#[test]
 fn the_form_guards_answer_in_order() {
     let json = [("origin", ORIGIN), ("content-type", "application/json")];
     let cases: Vec<(&str, Vec<(&str, &str)>, Vec<(&str, &str)>, &str, u16, &str)> = vec![

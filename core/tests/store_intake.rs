@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use pollster::block_on;
-use tr_core::store::{IntakeOutcome, LinkReason, MemoryKv, MergeReason, Store, StoreConfig};
+use tr_core::store::{IntakeOutcome, KeyReuse, LinkReason, MemoryKv, MergeReason, Store, StoreConfig, StoreError};
 use tr_core::{Reading, TicketFlag, Tone, Urgency};
 
 const FORM_BODY: &str = "Since this morning the CSV export of the Projects report fails with \"Export failed, try again later\". \
@@ -33,6 +33,22 @@ fn a_retry_with_the_same_key_changes_nothing() {
     }
     assert_eq!(store.kv().snapshot(), before, "a repeat writes nothing");
     assert_eq!(ticket_count(&store), 1);
+}
+
+#[test]
+fn a_nonce_reused_with_other_content_is_refused_and_nothing_is_stored() {
+    let (store, lane) = (store(), Lane::default());
+    let first = created(&run(&store, lane.intake(form("ana@acme.example", "CSV export fails", FORM_BODY, "nonce-1"), 0))).clone();
+    block_on(store.mark_enqueued(&first)).unwrap();
+    let before = store.kv().snapshot();
+    let mut other = lane.intake(form("bo@other.example", "Invoice address", "Please change our invoice address.", "nonce-1"), 1);
+    other.key_reuse = KeyReuse::Refuse;
+    assert!(matches!(block_on(store.intake(other)), Err(StoreError::KeyReused)));
+    assert_eq!(store.kv().snapshot(), before, "a refused key writes nothing");
+    // The first message's own retry is still a repeat under a refusing lane.
+    let mut again = lane.intake(form("ana@acme.example", "CSV export fails", FORM_BODY, "nonce-1"), 2);
+    again.key_reuse = KeyReuse::Refuse;
+    assert_eq!(run(&store, again), IntakeOutcome::Repeat { ticket_id: first.id.clone() });
 }
 
 #[test]
@@ -244,6 +260,27 @@ fn a_ticket_reference_is_same_key() {
     let mut junk = lane.intake(form("ana@acme.example", "x", "Unrelated: please delete my old workspace.", "nonce-3"), 11);
     junk.ticket_ref = Some("tr/t/../../x".into());
     created(&run(&store, junk));
+}
+
+#[test]
+fn an_unverified_sender_joins_nothing_and_is_no_merge_target() {
+    let (store, lane) = (store(), Lane::default());
+    let t = created(&run(&store, lane.intake(email("ana@acme.example", "CSV export fails", EMAIL_BODY, "m1@acme.example"), 0))).clone();
+    let index = |store: &Store<MemoryKv>| store.kv().snapshot().into_iter().filter(|(k, _)| k.starts_with("tr/c/")).collect::<Vec<_>>();
+    let before = index(&store);
+    // Names the ticket, replies in its thread, says the same words: none of it counts without SES's word.
+    let mut forged = lane.intake(reply(email("ana@acme.example", "Re: CSV export fails", EMAIL_BODY, "m2@evil.example"), Some("m1@acme.example"), &["m1@acme.example"]), 5);
+    forged.ticket.flags.push(TicketFlag::UnverifiedSender);
+    forged.ticket_ref = Some(t.id.clone());
+    let own = created(&run(&store, forged)).clone();
+    assert_ne!(own.id, t.id);
+    let record = block_on(store.load(&own.id)).unwrap().unwrap().record;
+    assert_eq!((record.links[0].ticket_id.clone(), record.links[0].reason), (t.id.clone(), LinkReason::UnverifiedSender));
+    assert_eq!(block_on(store.load(&t.id)).unwrap().unwrap().record.messages.len(), 1, "nothing appended");
+    assert_eq!(index(&store), before, "not in the customer's index");
+    // So the customer's own next message about it merges into their ticket, not the unverified one.
+    let IntakeOutcome::Appended(a) = run(&store, lane.intake(form("ana@acme.example", "CSV export fails", FORM_BODY, "nonce-1"), 10)) else { panic!() };
+    assert_eq!(a.ticket_id, t.id);
 }
 
 #[test]

@@ -122,7 +122,9 @@ impl LocalAws {
     }
 
     /// Spin variables the application gets unless the user set them: the endpoint, the local key, the queues,
-    /// and the offline reader (no model account needed).
+    /// the offline reader (no model account needed), and no sender verification: the mail drop writes mail
+    /// straight into the bucket, with no SES in front to write SPF/DKIM/DMARC verdicts, so under the manifest's
+    /// `ses` every local reply would become a ticket of its own.
     pub fn variable_defaults(&self) -> BTreeMap<String, String> {
         let s = &self.state;
         BTreeMap::from([
@@ -135,6 +137,7 @@ impl LocalAws {
             ("ticket_queue_url".to_owned(), s.queues[TICKET_QUEUE].clone()),
             ("read_queue_url".to_owned(), s.queues[READ_QUEUE].clone()),
             ("reader".to_owned(), "offline".to_owned()),
+            ("email_sender_verification".to_owned(), "off".to_owned()),
         ])
     }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use pollster::block_on;
 use tr_core::email::lane::{EmailLane, EmailLaneConfig, LaneError, LaneVerdict, MailOutcome};
+use tr_core::email::sender_trust::SenderVerification;
 use tr_core::s3_client::{S3Client, S3Config};
 use tr_core::store::{FaultMode, MemoryKv, Store, StoreConfig};
 use tr_core::{Limits, SqsClient, SqsConfig};
@@ -64,7 +65,13 @@ impl Setup {
     }
 
     fn config(&self) -> EmailLaneConfig {
-        EmailLaneConfig { ticket_queue_url: self.ticket_queue.clone(), append_queue_url: None, limits: Limits::default() }
+        EmailLaneConfig {
+            ticket_queue_url: self.ticket_queue.clone(),
+            append_queue_url: None,
+            limits: Limits::default(),
+            // Mail written straight into the bucket, as the local mail drop does: no SES, no verdicts.
+            sender_verification: SenderVerification::Off,
+        }
     }
 
     fn tickets(&self, wait_seconds: u32) -> Vec<serde_json::Value> {

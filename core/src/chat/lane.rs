@@ -12,7 +12,8 @@
 //!   queued, nothing queued twice.
 //! - A visitor without an email gets a ticket flagged [`TicketFlag::Anonymous`]; the store never merges such a
 //!   ticket by identity. A visitor with one is matched like any customer, so a form they send about the same
-//!   problem merges into the chat's ticket.
+//!   problem merges into the chat's ticket; the address is only what they typed, so the ticket (and the message
+//!   on any ticket it joins) is flagged [`TicketFlag::Unverified`].
 //! - Errors are typed for the HTTP answer: [`ChatLaneError::Fold`] (no visitor text: 422),
 //!   [`ChatLaneError::Refused`] (a field normalisation refuses, naming it: 422), [`ChatLaneError::Lane`]
 //!   (store or queue: `Retry` → 503 + Retry-After, `Permanent` → 500).
@@ -113,9 +114,8 @@ impl<T: Transport, R: Runtime, K: Kv> ChatLane<'_, T, R, K> {
             }
         }
         let mut ticket = draft.into_ticket(self.runtime.now(), self.runtime.random_u128(), &self.config.limits)?;
-        if ticket.customer.email.is_none() {
-            ticket.flags.push(TicketFlag::Anonymous);
-        }
+        // No address: anonymous. An address the visitor typed: nobody checked it is theirs.
+        ticket.flags.push(if ticket.customer.email.is_none() { TicketFlag::Anonymous } else { TicketFlag::Unverified });
         let config = self.config;
         let kept =
             keep(self.store, self.sqs, &config.ticket_queue_url, config.append_queue_url.as_deref(), Intake::new(ticket))

@@ -10,10 +10,14 @@
 //!   the message deleted (redelivering it could not change the answer; the raw mail stays in S3).
 //! - Anything a dependency did (S3, the store, the queue) that may pass is [`LaneError::Retry`]: the message is
 //!   left and comes back after its visibility timeout, then goes to the dead-letter queue after N receives.
+//! - Behind SES (`email_sender_verification = ses`, the default) a mail whose sender SES's SPF/DKIM/DMARC
+//!   verdicts do not vouch for is flagged `unverified-sender`: a ticket of its own, never a reply or duplicate
+//!   appended to a customer's ticket. `off` is for a bucket nothing writes verdicts into (the local mail drop).
 //! - An event that is not an S3 notification, or credentials S3/SQS refuse, are [`LaneError::Permanent`]: also
 //!   left (so the dead-letter queue keeps it for a person), but logged as an error rather than weather.
 
 use crate::email::salvage::{HEADER_BYTES, salvage};
+use crate::email::sender_trust::{self, SenderVerification};
 use crate::email::{BodySource, DEFAULT_MAX_BYTES, EmailError, email_to_draft, idempotency_key};
 use crate::guest_failure::GuestFailure;
 use crate::normalise::{Limits, TicketDraft};
@@ -24,7 +28,7 @@ use crate::s3_event::{S3Event, S3Object, parse_s3_event};
 use crate::store::keep::{Kept, keep};
 use crate::sqs_client::SqsClient;
 use crate::store::{Intake, Kv, Store};
-use crate::ticket::{Source, ThreadIds, TicketFlag};
+use crate::ticket::{Source, ThreadIds, Ticket, TicketFlag};
 use crate::transport::{Runtime, Transport};
 
 /// Where the lane sends what it makes.
@@ -35,6 +39,9 @@ pub struct EmailLaneConfig {
     /// Optional: appends (a reply or duplicate added to an existing ticket) go here instead of the ticket queue.
     pub append_queue_url: Option<String>,
     pub limits: Limits,
+    /// `email_sender_verification`: whether SES's verdicts must vouch for a sender before its mail joins an
+    /// existing ticket ([`crate::email::sender_trust`]).
+    pub sender_verification: SenderVerification,
 }
 
 /// What became of one object.
@@ -83,8 +90,8 @@ pub struct EmailWorker<T, R, K> {
 }
 
 impl<T: Transport + Clone, R: Runtime + Clone, K: Kv> EmailWorker<T, R, K> {
-    /// The shared wiring plus `s3_endpoint`, `s3_path_style` and `max_mail_bytes` (default 40 MiB, SES's own
-    /// limit).
+    /// The shared wiring plus `s3_endpoint`, `s3_path_style`, `max_mail_bytes` (default 40 MiB, SES's own
+    /// limit) and `email_sender_verification` (`ses`, the default, or `off`).
     pub async fn from_vars(vars: &impl Vars, mut wiring: Wiring<T, R, K>) -> Result<Self, GuestFailure> {
         let credentials = wiring.credentials.clone()?;
         let max_bytes = match vars.optional("max_mail_bytes").await {
@@ -94,11 +101,17 @@ impl<T: Transport + Clone, R: Runtime + Clone, K: Kv> EmailWorker<T, R, K> {
         let mut s3 = S3Config::new(wiring.region.clone(), credentials, max_bytes);
         s3.endpoint = vars.optional("s3_endpoint").await;
         s3.path_style = vars.optional("s3_path_style").await.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let sender_verification = match vars.optional("email_sender_verification").await {
+            Some(v) => SenderVerification::parse(&v)
+                .map_err(|why| VarError::Invalid { name: "email_sender_verification".into(), why })?,
+            None => SenderVerification::Ses,
+        };
         let queues = intake_queues(vars).await;
         let config = EmailLaneConfig {
             ticket_queue_url: queues.ticket_queue_url?,
             append_queue_url: queues.append_queue_url,
             limits: Limits::default(),
+            sender_verification,
         };
         Ok(Self {
             s3: S3Client::new(s3, wiring.transport.clone(), wiring.runtime.clone()),
@@ -188,6 +201,7 @@ impl<T: Transport, R: Runtime, K: Kv> EmailLane<'_, T, R, K> {
         if mail.strip.may_have_cut_reply {
             ticket.flags.push(TicketFlag::ReplyMayBeCut);
         }
+        self.judge_sender(&raw, &mut ticket, object);
         let mut intake = Intake::new(ticket).with_raw_body(&mail.raw_body);
         intake.participants = mail.participants;
         self.keep(intake).await
@@ -218,9 +232,23 @@ impl<T: Transport, R: Runtime, K: Kv> EmailLane<'_, T, R, K> {
             Err(e) => return Ok(MailOutcome::Refused { reason: format!("{why}; salvaged fields refused: {e}") }),
         };
         ticket.flags.push(TicketFlag::Unparseable);
+        self.judge_sender(raw, &mut ticket, object);
         match self.keep(Intake::new(ticket)).await? {
             MailOutcome::Created { ticket_id } => Ok(MailOutcome::Unparseable { ticket_id }),
             other => Ok(other),
+        }
+    }
+
+    /// Behind SES, a sender its verdicts do not vouch for flags the ticket `unverified-sender`: the store then
+    /// keeps it as a ticket of its own, never appended to another. Logged without the address.
+    fn judge_sender(&self, raw: &[u8], ticket: &mut Ticket, object: &S3Object) {
+        if self.config.sender_verification == SenderVerification::Off {
+            return;
+        }
+        let check = sender_trust::judge(raw, ticket.customer.email.as_deref().unwrap_or(""));
+        if !check.is_verified() {
+            self.runtime.log(&format!("[email] s3://{}/{}: sender {check}", object.bucket, object.key));
+            ticket.flags.push(TicketFlag::UnverifiedSender);
         }
     }
 

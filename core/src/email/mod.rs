@@ -12,6 +12,7 @@
 //!   renderers.
 //! - [`signature`]: signature removal.
 //! - [`salvage`]: sender, subject and Message-ID from the headers of a mail that cannot become a normal ticket.
+//! - [`sender_trust`]: whether SES's SPF/DKIM/DMARC verdicts vouch for the sender (threading and merging need it).
 //! - [`ticket_draft`]: the whole path, bytes → [`EmailDraft`].
 
 mod html_dom;
@@ -23,6 +24,7 @@ pub mod parse;
 pub mod quote_strip;
 pub mod reply_headers;
 pub mod salvage;
+pub mod sender_trust;
 pub mod signature;
 pub mod ticket_draft;
 

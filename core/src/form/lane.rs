@@ -7,7 +7,9 @@
 //!   per-address rate limit (429, `Retry-After`), decoding (400), site key (401), the bot checks (a
 //!   normal-looking 202, nothing made), then the lane (422 naming the field; 503 with `Retry-After` when the store
 //!   or queue is down — a retry with the same nonce completes the same ticket). A refused request costs at most
-//!   two key-value operations and never reaches the store.
+//!   two key-value operations and never reaches the store. A nonce already used for a different message
+//!   (other address, subject or text) is 409 `nonce_reused` with nothing kept: the embed draws a new nonce and
+//!   sends once more.
 //! - The idempotency key is `form:` + the embed's nonce, so a retry of the same submission (the embed retries
 //!   network errors and 5xx with the same nonce) is the same ticket. A plain HTML post has no nonce: its key is a
 //!   digest of what was posted (address, subject, message, page) and the hour, so a double click is one ticket
@@ -15,6 +17,8 @@
 //!   words sent another day are a new message rather than a repeat of an old, perhaps closed, ticket. Two posts
 //!   with one key at the same instant can still make two tickets: Spin's key-value has no compare-and-swap
 //!   (see the store's race notes).
+//! - The address is whatever the visitor typed: every form ticket (and form message appended to a ticket) is
+//!   flagged `unverified`, so an agent sees which words came from whom.
 //! - Required: email and message. Name and subject are optional (a missing subject becomes "(no subject)"). The
 //!   page URL is the embed's `location.href`; when only the referrer is known it stands in as the page.
 //! - Errors name the *form's* field (`email`, not `customer.email`) so the page can point at it.
@@ -37,8 +41,8 @@ use crate::normalise::{Limits, NormaliseError, TicketDraft};
 use crate::request_body::read_body;
 use crate::sqs_client::SqsClient;
 use crate::store::keep::{Kept, keep};
-use crate::store::{Intake, Kv, Store};
-use crate::ticket::{Source, ThreadIds};
+use crate::store::{Intake, KeyReuse, Kv, Store};
+use crate::ticket::{Source, ThreadIds, TicketFlag};
 use crate::transport::{Runtime, Transport};
 use crate::vars::Vars;
 use crate::wiring::{IntakeQueues, Wiring, intake_queues};
@@ -160,6 +164,12 @@ where
     let lane = FormLane { sqs: &sqs, store: &store, runtime: &runtime, config: &config };
     let kept = lane.handle(&form).await.map_err(|e| match e {
         FormLaneError::Field { field, message } => ApiError::unprocessable(message).at(field),
+        FormLaneError::Lane(LaneError::Conflict(_)) => ApiError::new(
+            409,
+            "nonce_reused",
+            "this nonce was already used for a different message; nothing was kept; send it again with a new nonce",
+        )
+        .at("nonce"),
         FormLaneError::Lane(e) => lane_failure(&runtime, "form", e, RETRY_AFTER_SECONDS),
     })?;
     Ok(Accepted::Ticket { kept, page: form.page_url.clone().or(form.referrer.clone()) })
@@ -214,11 +224,18 @@ pub struct FormLane<'a, T, R, K> {
 impl<T: Transport, R: Runtime, K: Kv> FormLane<'_, T, R, K> {
     pub async fn handle(&self, form: &FormSubmission) -> Result<FormOutcome, FormLaneError> {
         let now = self.runtime.now();
-        let ticket = draft(form, now)?
+        let mut ticket = draft(form, now)?
             .into_ticket(now, self.runtime.random_u128(), &self.config.limits)
             .map_err(field_error)?;
+        // The visitor typed the address: the words are theirs, the address is only what they say it is.
+        ticket.flags.push(TicketFlag::Unverified);
         let config = self.config;
-        Ok(keep(self.store, self.sqs, &config.ticket_queue_url, config.append_queue_url.as_deref(), Intake::new(ticket)).await?)
+        let mut intake = Intake::new(ticket);
+        if form.nonce.is_some() {
+            // The embed draws a nonce per message: the same nonce with other words is a 409, never a repeat.
+            intake.key_reuse = KeyReuse::Refuse;
+        }
+        Ok(keep(self.store, self.sqs, &config.ticket_queue_url, config.append_queue_url.as_deref(), intake).await?)
     }
 }
 

@@ -51,7 +51,8 @@ pub struct StoreConfig {
     /// Most recent tickets kept per customer (newest kept). A customer with more open in one window is rare and
     /// is compared against the newest.
     pub recent_cap: usize,
-    /// Longest raw body kept, in characters (longer is cut and flagged). Keeps a message value under ~400 KB.
+    /// Longest raw body kept, in characters (longer is cut and flagged); also cut at
+    /// [`record::RAW_BODY_BYTES`] of JSON, so a message value stays under 400 KB whatever the script.
     pub raw_body_limit: usize,
     /// Most participants a ticket keeps.
     pub participant_cap: usize,
@@ -116,11 +117,27 @@ pub struct Intake {
     /// A ticket id the intake names itself (a subject tag, a reply address): `same-key`. Ignored unless it is a
     /// well-formed ticket id.
     pub ticket_ref: Option<String>,
+    /// What its idempotency key already naming another message means.
+    pub key_reuse: KeyReuse,
+}
+
+/// What a lane's idempotency key, found with *other* content under it, means. Either way nothing is lost: the
+/// stored message stays as it was, and the new one is kept under a key of its own or refused *before* anything
+/// is stored or acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyReuse {
+    /// The key may honestly recur with other content (a second sender's mail reusing a Message-ID): the message
+    /// is its own, stored under `{key}#{content digest}`, so its own retries find it.
+    #[default]
+    OwnKey,
+    /// The key was drawn for one message (the form embed's nonce): another message under it is the sender's
+    /// mistake, refused with [`StoreError::KeyReused`] (HTTP 409), and the sender draws a new key.
+    Refuse,
 }
 
 impl Intake {
     pub fn new(ticket: Ticket) -> Self {
-        Self { ticket, raw_body: None, participants: Vec::new(), ticket_ref: None }
+        Self { ticket, raw_body: None, participants: Vec::new(), ticket_ref: None, key_reuse: KeyReuse::OwnKey }
     }
 
     /// The unstripped body, masked like the ticket's text (it holds the same values and the quoted history's
@@ -197,6 +214,10 @@ pub enum StoreError {
     UnknownTicket(String),
     #[error("ticket {ticket_id} exists but does not list the message that created it")]
     Inconsistent { ticket_id: String },
+    /// [`KeyReuse::Refuse`]: the idempotency key already names a message with other content. Nothing was
+    /// stored; the same content under a new key will be kept.
+    #[error("the idempotency key already names a different message; nothing was kept")]
+    KeyReused,
 }
 
 impl StoreError {
@@ -232,14 +253,19 @@ impl<K: Kv> Store<K> {
     pub async fn intake(&self, intake: Intake) -> Result<IntakeOutcome, StoreError> {
         let now_ms = millis(&intake.ticket.received_at)?;
         let ticket_ref = intake.ticket_ref.clone().filter(|r| keys::is_ticket_id(r));
+        let key_reuse = intake.key_reuse;
         let mut message = self.message_from(intake);
         let mut key = keys::message(message.source, &message.idempotency_key);
         if let Some(entry) = self.get::<MessageEntry>(&key).await? {
             match &entry.message {
                 // A reused key (a nonce replayed with another message, a second sender's mail reusing a
-                // Message-ID) is not a repeat: the different message gets a key of its own, derived from its
-                // content, so its own retries still find it.
+                // Message-ID) is not a repeat: the lane's key says whether it is refused (the sender draws a new
+                // key) or the different message gets a key of its own, derived from its content, so its own
+                // retries still find it.
                 Some(stored) if !same_content(stored, &message) => {
+                    if key_reuse == KeyReuse::Refuse {
+                        return Err(StoreError::KeyReused);
+                    }
                     message.idempotency_key = format!("{}#{}", message.idempotency_key, content_digest(&message));
                     key = keys::message(message.source, &message.idempotency_key);
                     if let Some(entry) = self.get::<MessageEntry>(&key).await? {
@@ -250,6 +276,9 @@ impl<K: Kv> Store<K> {
             }
         }
         let sender = message.customer.email.as_deref().map(keys::match_address);
+        // An email whose sender SES did not vouch for joins nothing: it may name a ticket or a thread (recorded
+        // as a link for a person), but it is a ticket of its own, and not one later mail merges into by address.
+        let verified = !message.flags.contains(&TicketFlag::UnverifiedSender);
 
         // Certain matches first: a ticket the intake names, then the email thread. Both admit only the ticket's
         // own people; anyone else starts a ticket that records the link.
@@ -258,7 +287,7 @@ impl<K: Kv> Store<K> {
             && let Some(rec) = self.get::<TicketRecord>(&keys::ticket(&r)).await?
         {
             let via = "ticket reference".to_owned();
-            match admit(&rec, sender.as_deref()) {
+            match admit(&rec, sender.as_deref(), verified) {
                 Ok(()) => return self.append(key, message, rec, MergeReason::SameKey, 1.0, via).await,
                 Err(reason) => link = Some(Link { ticket_id: r, reason, via }),
             }
@@ -270,7 +299,7 @@ impl<K: Kv> Store<K> {
                 let Some(entry) = self.get::<MessageEntry>(&keys::thread(&id)).await? else { continue };
                 let Some(rec) = self.get::<TicketRecord>(&keys::ticket(&entry.ticket_id)).await? else { continue };
                 let via = format!("{header} <{id}>");
-                match admit(&rec, sender.as_deref()) {
+                match admit(&rec, sender.as_deref(), verified) {
                     Ok(()) => return self.append(key, message, rec, MergeReason::Thread, 1.0, via).await,
                     Err(reason) => {
                         link = Some(Link { ticket_id: rec.ticket.id, reason, via });
@@ -283,7 +312,7 @@ impl<K: Kv> Store<K> {
         // Then the duplicate rule, against this customer's recent tickets only. Anonymous visitors have none.
         let fingerprint = fingerprint_of(&message);
         let mut recent = None;
-        if let Some(addr) = sender {
+        if let Some(addr) = sender.filter(|_| verified) {
             let list: RecentTickets = self.get(&keys::customer(&addr)).await?.unwrap_or_default();
             // Scored once; the merge rule looks first, the possible-duplicate link second.
             let scored = self.scored(&list, &fingerprint, now_ms);
@@ -414,7 +443,8 @@ impl<K: Kv> Store<K> {
                 // was (its intake failed midway): in both cases this message gets a ticket of its own.
                 let now_ms = millis(&message.received_at)?;
                 let fingerprint = fingerprint_of(&message);
-                let recent = match message.customer.email.as_deref().map(keys::match_address) {
+                let verified = !message.flags.contains(&TicketFlag::UnverifiedSender);
+                let recent = match message.customer.email.as_deref().map(keys::match_address).filter(|_| verified) {
                     Some(addr) => {
                         let list = self.get(&keys::customer(&addr)).await?.unwrap_or_default();
                         Some((addr, list))
@@ -460,6 +490,11 @@ impl<K: Kv> Store<K> {
             list.entries.insert(0, Recent { ticket_id: ticket_id.clone(), at_ms: now_ms, fingerprint });
             list.entries.sort_by_key(|r| std::cmp::Reverse(r.at_ms));
             list.entries.truncate(self.config.recent_cap);
+            // Bounded in bytes as well as in count: the oldest go first (a fingerprint is bounded, so the newest
+            // alone always fits).
+            while list.entries.len() > 1 && record::encode(&list).len() > record::CUSTOMER_INDEX_BYTES {
+                list.entries.pop();
+            }
             self.put(&keys::customer(&addr), &list).await?;
         }
         let record = TicketRecord::new(&key, &message, link, self.participants_of(&message));
@@ -527,8 +562,9 @@ impl<K: Kv> Store<K> {
         let t = intake.ticket;
         let (raw_body, raw_body_truncated) = match intake.raw_body {
             Some(raw) => {
-                let (body, cut) = normalise::multi_line(&raw, self.config.raw_body_limit);
-                (Some(body).filter(|b| !b.is_empty()), cut)
+                let (mut body, cut) = normalise::multi_line(&raw, self.config.raw_body_limit);
+                let cut_bytes = normalise::cut_to_json_bytes(&mut body, record::RAW_BODY_BYTES);
+                (Some(body).filter(|b| !b.is_empty()), cut || cut_bytes)
             }
             None => (None, false),
         };
@@ -590,8 +626,12 @@ impl<K: Kv> Store<K> {
     }
 }
 
-/// Whether the sender may add to this ticket: it is open and the sender is its customer or a participant.
-fn admit(record: &TicketRecord, sender: Option<&str>) -> Result<(), LinkReason> {
+/// Whether the sender may add to this ticket: it is open, the sender is its customer or a participant, and, for
+/// email behind SES, the sender is who the address says.
+fn admit(record: &TicketRecord, sender: Option<&str>, verified: bool) -> Result<(), LinkReason> {
+    if !verified {
+        return Err(LinkReason::UnverifiedSender);
+    }
     if record.closed {
         return Err(LinkReason::Closed);
     }

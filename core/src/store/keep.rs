@@ -9,7 +9,8 @@
 //!   call). `append_queue_url`, when set, sends appends there instead. Then [`Store::mark_append_sent`].
 //! - [`decode_event`] reads either kind of event off the ticket queue: a new ticket keeps its v1 envelope
 //!   (`{"v":1,"ticket":{…}}`), so readers and queued messages from before appends travelled here still work.
-//! - Store and queue failures that may pass are [`LaneError::Retry`]; the rest [`LaneError::Permanent`].
+//! - Store and queue failures that may pass are [`LaneError::Retry`]; a key the lane drew for one message found
+//!   naming another ([`StoreError::KeyReused`]) is [`LaneError::Conflict`]; the rest [`LaneError::Permanent`].
 
 use serde::Serialize;
 
@@ -147,7 +148,10 @@ pub fn decode_event(json: &str) -> Result<QueueEvent, WireError> {
 }
 
 pub fn store_error(e: StoreError) -> LaneError {
-    LaneError::classify(e.is_retryable(), "store", e)
+    match e {
+        StoreError::KeyReused => LaneError::Conflict(e.to_string()),
+        e => LaneError::classify(e.is_retryable(), "store", e),
+    }
 }
 
 pub fn sqs_error(e: SqsError) -> LaneError {

@@ -9,8 +9,8 @@
 //! | key | value | written |
 //! |---|---|---|
 //! | `tr/m/{lane}/{h(idempotency key)}` | a message ([`record::MessageEntry`]): the intake whole (stripped and raw body, source, time, key, Message-ID, subject), its ticket id, and the merge record or link that says why it is there | once per intake, first |
-//! | `tr/c/{h(match address)}` | the customer's recent tickets: id, created-at, text fingerprint; newest first, at most 8, entries older than the window dropped on every write | when a ticket is created |
-//! | `tr/t/{ticket id}` | the ticket record: the [`crate::Ticket`] sent to the queue, its messages (without bodies), merge records, links, participants, closed | created, then rewritten per append |
+//! | `tr/c/{h(match address)}` | the customer's recent tickets: id, created-at, text fingerprint; newest first, at most 8 and 64 KiB (oldest dropped first), entries older than the window dropped on every write | when a ticket is created |
+//! | `tr/t/{ticket id}` | the ticket record: the [`crate::Ticket`] sent to the queue, its messages (without bodies), merge records, links, participants, closed; at most 256 KiB (then full) | created, then rewritten per append |
 //! | `tr/g/{ticket id}` | the read stage's reading ([`record::StoredReading`]: topic, urgency, tone, its flags) | once, by the read stage ([`Store::record_reading`]); [`Store::load`] puts it on the ticket |
 //!
 //! The message key is the idempotency index. For email the lane's idempotency key is the Message-ID, so the
@@ -21,6 +21,10 @@
 //!
 //! 1. Read its message key. Found → a **repeat**: finish whatever the first attempt did not (from what it
 //!    stored), or, if it completed, answer [`IntakeOutcome::Repeat`] with the same ticket id and change nothing.
+//!    Found with *other* content (sender, subject or text differ), the key was reused, and the lane's
+//!    [`KeyReuse`] decides: a form nonce is refused ([`StoreError::KeyReused`], HTTP 409, nothing stored: the
+//!    embed draws a new nonce), anything else — a second sender's mail reusing a Message-ID — is its own
+//!    message under `{key}#{content digest}` (one get more). A key never swallows a different message.
 //! 2. **Same key**: the intake names a ticket id itself (`ticket_ref`, from a subject tag or a reply address) →
 //!    append, reason `same-key`, if the sender belongs to that ticket.
 //! 3. **Thread**: an email's In-Reply-To (or newest reference) and its oldest reference (the thread's root) are
@@ -41,6 +45,13 @@
 //!    person to merge (no extra operation: the list was read, the record is written anyway). Measured on 323
 //!    labelled pairs (`BENCHMARKS.md`): the rule prefers a second ticket to hiding a different problem inside
 //!    the first.
+//!
+//! An email flagged `unverified-sender` (behind SES, its verdicts did not vouch for the sender:
+//! [`crate::email::sender_trust`]) skips 2–4: it is a new ticket that records a
+//! [`record::LinkReason::UnverifiedSender`] link to the ticket it named or threaded onto, and it is left out of
+//! the customer's index, so a forged From neither writes into a customer's ticket nor becomes one that the
+//! customer's next message merges into. Form and chat messages (an address the visitor typed) merge as usual
+//! but carry the `unverified` flag, on the ticket and on their entry in its message list.
 //! 5. Otherwise **create**: message, customer index, record.
 //!
 //! Customers are matched by address with letter case folded and a `+tag` removed (`Ana+billing@x` is
@@ -58,6 +69,9 @@
 //! | same-key | 4 |
 //! | email replying to a thread we never saw → new ticket | 7 |
 //! | worst case (a non-participant's reply whose customer has a closed duplicate, pointer needed) | 11 |
+//! | reused form nonce, other content (refused, nothing stored) | 1 |
+//! | reused Message-ID, other bytes (its own key: new ticket) | 7 |
+//! | email from a sender SES did not vouch for: In-Reply-To known · no thread headers | 5 · 3 |
 //! | [`Store::mark_enqueued`], [`Store::mark_append_sent`] | 2 |
 //!
 //! Nothing depends on the number of tickets, messages or customers stored (the benchmark in `examples/` checks
@@ -107,6 +121,6 @@ pub mod record;
 pub mod similar;
 pub mod synonyms;
 
-pub use intake::{Append, Intake, IntakeOutcome, Store, StoreConfig, StoreError, StoredTicket, DEFAULT_THRESHOLD};
+pub use intake::{Append, Intake, IntakeOutcome, KeyReuse, Store, StoreConfig, StoreError, StoredTicket, DEFAULT_THRESHOLD};
 pub use kv::{FaultMode, Kv, KvError, MemoryKv, OpCounts};
 pub use record::{Link, LinkReason, Merge, MergeReason, Message, StoredReading, TicketRecord};

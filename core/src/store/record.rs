@@ -7,8 +7,10 @@
 //! - The **ticket record** holds the [`Ticket`] (what goes on the queue, unchanged in shape: appended messages
 //!   are listed in its `merged_from`), a list of its messages without their bodies, the merge records that say
 //!   why each appended message is there, links to related tickets, and who may reply into it. Bodies live in the
-//!   messages, so the record grows by a few hundred bytes per message, never by a body: every value stays well
-//!   inside the 400 KB item limit of the strictest Spin backend (DynamoDB).
+//!   messages, so the record grows by a few hundred bytes per message, never by a body. Every value is bounded
+//!   in bytes for any input, under the 400 KB item limit of the strictest Spin backend (DynamoDB): a record by
+//!   [`RECORD_BYTES`] (then it is full), a message by the ticket's limits and [`RAW_BODY_BYTES`], a customer's
+//!   index by [`CUSTOMER_INDEX_BYTES`] (oldest entries go first).
 //! - The **enqueued** flag is on the message that created the ticket, not on the record. Only that intake (and
 //!   its retries) ever writes that message, so setting the flag cannot race with an append rewriting the record.
 //! - Every value carries `v`; a value of an unknown version is an error, never a guess.
@@ -115,13 +117,16 @@ pub enum LinkReason {
     OtherSender,
     /// The ticket it threads onto (or names) is closed: a follow-up starts a new ticket.
     Closed,
-    /// The ticket it threads onto holds [`MAX_MESSAGES`] messages already: a record must stay under the
-    /// smallest item limit of Spin's key-value backends (DynamoDB: 400 KB), so the conversation goes on in a new
-    /// ticket that points back.
+    /// The ticket it threads onto holds [`MAX_MESSAGES`] messages already, or [`RECORD_BYTES`] less room for one
+    /// more: a record must stay under the smallest item limit of Spin's key-value backends (DynamoDB: 400 KB),
+    /// so the conversation goes on in a new ticket that points back.
     Full,
     /// Same customer, within the window, texts alike but not enough to merge (see
     /// [`super::StoreConfig::links`]): shown to a person, who can merge it.
     PossibleDuplicate,
+    /// An email that threads onto (or names) the ticket, but SES's verdicts did not vouch for its sender (the
+    /// ticket is flagged `unverified-sender`): a forged From must not write into someone's ticket.
+    UnverifiedSender,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +161,10 @@ pub struct MessageRef {
     pub source: Source,
     pub received_at: String,
     pub subject: String,
+    /// The message's own flags (`unverified`, `unverified-sender`, `masked`…), so a timeline shows which words
+    /// came from whom, and how sure that is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<TicketFlag>,
 }
 
 /// The value under a reading key: what the read stage wrote back for a ticket.
@@ -182,13 +191,31 @@ pub struct TicketRecord {
     pub links: Vec<Link>,
 }
 
-/// Most messages one ticket record lists (a listed message with its merge record is well under 1 KB, so a full
-/// record stays under 300 KB).
+/// Most messages one ticket record lists.
 pub const MAX_MESSAGES: usize = 300;
 
+/// Most bytes a ticket record takes: the queue's 256 KiB, so a record could travel whole (to a router or a
+/// repair job) and sits far inside DynamoDB's 400 KB item limit, the strictest of Spin's key-value backends.
+/// The ticket inside it stays under the queue's limit on its own ([`crate::Limits`]).
+pub const RECORD_BYTES: usize = 256 * 1024;
+
+/// The most one more append can add to a record: its listed message (a subject of 300 four-byte characters),
+/// its merge record (whose detail may name a Message-ID of 998 four-byte characters), its id in `merged_from`.
+pub const APPEND_ROOM_BYTES: usize = 16 * 1024;
+
+/// Most bytes a customer's index value takes: well under any backend's item limit, and read on every intake.
+pub const CUSTOMER_INDEX_BYTES: usize = 64 * 1024;
+
+/// Most bytes of JSON a message's raw body keeps (cut and flagged `raw_body_truncated` past it). With the
+/// longest body (32,000 four-byte characters: 128 KB) and the other fields at their limits, a message value
+/// stays under 360 KB. The raw mail itself stays in the bucket.
+pub const RAW_BODY_BYTES: usize = 160 * 1024;
+
 impl TicketRecord {
+    /// No room for another message: [`MAX_MESSAGES`] listed, or one more append could pass [`RECORD_BYTES`].
+    /// A message that would have joined it starts a ticket that links back ([`LinkReason::Full`]).
     pub fn is_full(&self) -> bool {
-        self.messages.len() >= MAX_MESSAGES
+        self.messages.len() >= MAX_MESSAGES || encode(self).len() + APPEND_ROOM_BYTES > RECORD_BYTES
     }
 
     /// The ticket as the read stage left it: its tags, and its flags added.
@@ -240,6 +267,7 @@ fn message_ref(key: &str, message: &Message) -> MessageRef {
         source: message.source,
         received_at: message.received_at.clone(),
         subject: message.subject.clone(),
+        flags: message.flags.clone(),
     }
 }
 

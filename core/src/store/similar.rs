@@ -35,6 +35,10 @@
 //! index value bounded, a text with more than [`SKETCH`] distinct words keeps the [`SKETCH`] whose 64-bit hash
 //! (FNV-1a, finalised) is smallest — a bottom-k sketch, a uniform sample — and the intersection is estimated
 //! from the sketches. Below that size the score is exact. The sample depends on the hash: it must never change.
+//! The bound is in bytes too, whatever the input: a word longer than [`MAX_WORD_BYTES`] (only identifiers with
+//! digits can be: words of letters keep five characters) is kept as its start and a hash of the whole, so it
+//! still matches only itself; and the sketch stops early when its words would pass [`SKETCH_BYTES`] (ordinary
+//! text never reaches it: 256 words of ordinary length take 2–3 KB).
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -47,6 +51,10 @@ use crate::ticket::Customer;
 
 /// Most words a fingerprint keeps.
 pub const SKETCH: usize = 256;
+/// Most bytes a fingerprint's words take in JSON (each word counted with its quotes and comma).
+pub const SKETCH_BYTES: usize = 6 * 1024;
+/// Longest word kept as it is, in bytes; a longer one is its first bytes, `~`, and 8 hex digits of its hash.
+pub const MAX_WORD_BYTES: usize = 32;
 
 /// A text's content words, as the index stores them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,11 +87,34 @@ pub fn fingerprint(subject: &str, body: &str, identity: &HashSet<String>) -> Fin
         collect_words(subject, identity, &mut words);
     }
     collect_words(&matching_text(body, identity), identity, &mut words);
-    let mut hashed: Vec<(u64, String)> = words.into_iter().map(|w| (fnv1a(&w), w)).collect();
+    let mut hashed: Vec<(u64, String)> = words.into_iter().map(bounded_word).map(|w| (fnv1a(&w), w)).collect();
     hashed.sort_unstable();
+    hashed.dedup();
     let n = hashed.len() as u32;
-    hashed.truncate(SKETCH);
+    let mut bytes = 0;
+    let keep = hashed
+        .iter()
+        .take(SKETCH)
+        .take_while(|(_, w)| {
+            bytes += w.len() + 3;
+            bytes <= SKETCH_BYTES
+        })
+        .count();
+    hashed.truncate(keep);
     Fingerprint { n, words: hashed.into_iter().map(|(_, w)| w).collect() }
+}
+
+/// A word of at most [`MAX_WORD_BYTES`]: a longer one (an identifier with digits can be any length) keeps its
+/// start, for a person reading the shared words, and a hash of the whole, so it matches only itself.
+fn bounded_word(word: String) -> String {
+    if word.len() <= MAX_WORD_BYTES {
+        return word;
+    }
+    let mut cut = MAX_WORD_BYTES - 9;
+    while !word.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}~{:08x}", &word[..cut], fnv1a(&word) as u32)
 }
 
 /// The words of a customer's name and address, folded like content words.
@@ -654,5 +685,28 @@ mod tests {
     fn cjk_becomes_bigrams() {
         let f = fp("", "請求書が届きません");
         assert!(f.words.contains(&"請求".to_owned()), "{:?}", f.words);
+    }
+
+    #[test]
+    fn a_fingerprint_is_bounded_in_bytes_whatever_the_words() {
+        // Identifiers with digits are never cut to five letters: the longest a body can hold, and many of them.
+        let huge = format!("{}1", "𝒳".repeat(8_000));
+        let f = fp("", &huge);
+        assert_eq!(f.words.len(), 1);
+        assert!(f.words[0].len() <= MAX_WORD_BYTES, "{}", f.words[0]);
+        assert_eq!(similarity(&f, &fp("", &huge)).score, 1.0, "a long identifier still matches itself");
+        let other = format!("{}2", "𝒳".repeat(8_000));
+        assert_eq!(similarity(&f, &fp("", &other)).score, 0.0, "and only itself");
+        let many: String = (0..4_000).map(|i| format!("inv{i:0>28} ")).collect();
+        let f = fp("", &many);
+        let json = serde_json::to_string(&f.words).unwrap();
+        assert!(json.len() <= SKETCH_BYTES, "{}", json.len());
+        assert!(f.words.len() < SKETCH && f.n == 4_000, "the byte bound, not the count, stopped it: {}", f.words.len());
+        // Ordinary text never meets the byte bound.
+        let ordinary: String =
+            (0..600u32).map(|i| format!("{}{}xq ", char::from(b'a' + (i % 26) as u8), char::from(b'a' + (i / 26 % 26) as u8))).collect();
+        let f = fp("", &ordinary);
+        assert!(f.n > SKETCH as u32, "{}", f.n);
+        assert_eq!(f.words.len(), SKETCH);
     }
 }
