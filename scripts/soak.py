@@ -17,7 +17,6 @@ Key decisions:
   read comes back within the run; redrive is still after 5 receives, so dead-lettering happens and is replayed.
 """
 import argparse
-import base64
 import hashlib
 import hmac
 import http.client
