@@ -12,14 +12,23 @@ test. That refusal is this fake's guard, not Bedrock's rule (Bedrock accepts too
 The case is chosen by a marker in the ticket text: `case=valid`, `case=unknown-topic`, `case=non-json`,
 `case=throttle-once`, `case=bad-request` (no marker: valid). Every call is recorded; GET /calls returns them.
 
-usage: fake_bedrock.py PORT_FILE   (binds 127.0.0.1 on a free port, writes the port to PORT_FILE)
+Fault injection (for `scripts/soak`): `--throttle P` answers a fraction P of valid, signed calls with Bedrock's
+429 ThrottlingException and `--fail P` a further fraction P with a 500 InternalServerException, chosen at random
+(`--seed N` repeats a run). `--count-marker REGEX` counts calls by the first match of REGEX in the ticket text
+(subject and body as the model sees them): GET /counts returns {marker: {"ok", "throttled", "failed"}} and the
+totals, so a harness can tell how many successful model calls each ticket got. With a marker the request bodies
+are not kept (GET /calls then lists cases and attempts only), so a long run stays small.
+
+usage: fake_bedrock.py PORT_FILE [--port N] [--throttle P] [--fail P] [--seed N] [--count-marker REGEX]
+       (binds 127.0.0.1 on port N, default a free one, and writes the port to PORT_FILE)
 Credentials come from TR_MOTO_ACCESS_KEY_ID / TR_MOTO_SECRET_ACCESS_KEY (the tests sign with moto's user).
 """
+import argparse
 import hashlib
 import json
 import os
+import random
 import re
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -34,6 +43,17 @@ AUTH = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/
 calls = []
 seen = {}
 lock = threading.Lock()
+# Fault injection and per-marker counts (scripts/soak); all off by default.
+faults = {"throttle": 0.0, "fail": 0.0, "rng": random.Random(), "marker": None}
+counts = {}
+totals = {"ok": 0, "throttled": 0, "failed": 0}
+
+
+def count(marker, outcome):
+    """Called with `lock` held."""
+    totals[outcome] += 1
+    if marker is not None:
+        counts.setdefault(marker, {"ok": 0, "throttled": 0, "failed": 0})[outcome] += 1
 
 
 def expected_signature(handler, body, region, signed_headers, amz_date):
@@ -95,6 +115,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/calls":
             with lock:
                 self.reply(200, calls)
+        elif self.path == "/counts":
+            with lock:
+                self.reply(200, {"by_marker": counts, "totals": totals})
         else:
             self.reply(404, {"message": "not found"})
 
@@ -129,16 +152,34 @@ class Handler(BaseHTTPRequestHandler):
         case = (re.search(r"case=([a-z-]+)", text) or [None, "valid"])[1]
         digest = hashlib.sha256(text.encode()).hexdigest()
         usage_in = (len(request["system"]) + len(text) + len(json.dumps(request.get("output_config", {})))) // 4
+        marker = None
+        if faults["marker"] is not None:
+            found = faults["marker"].search(text)
+            marker = found.group(0) if found else "(none)"
         with lock:
             seen[digest] = seen.get(digest, 0) + 1
             attempt = seen[digest]
-            calls.append({"case": case, "attempt": attempt, "model": self.path.split("/")[2], "body": request})
+            call = {"case": case, "attempt": attempt, "model": self.path.split("/")[2]}
+            if marker is None:
+                call["body"] = request
+            calls.append(call)
+            draw = faults["rng"].random()
 
         if request.get("anthropic_version") != "bedrock-2023-05-31":
             return self.reply(400, {"message": "anthropic_version must be bedrock-2023-05-31"}, "ValidationException")
         problem = structured_output_problem(request)
         if problem:
             return self.reply(400, {"message": f"Malformed input request: {problem}"}, "ValidationException")
+        if draw < faults["throttle"]:
+            with lock:
+                count(marker, "throttled")
+            return self.reply(429, {"message": "Too many requests, please wait before trying again."}, "ThrottlingException")
+        if draw < faults["throttle"] + faults["fail"]:
+            with lock:
+                count(marker, "failed")
+            return self.reply(500, {"message": "The server encountered an internal error."}, "InternalServerException")
+        with lock:
+            count(marker, "ok")
         if case == "bad-request":
             return self.reply(400, {"message": "Malformed input request: #: extraneous key [case] is not permitted"}, "ValidationException")
         if case == "throttle-once" and attempt == 1:
@@ -151,8 +192,19 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    with open(sys.argv[1], "w") as f:
+    parser = argparse.ArgumentParser(description="A fake Bedrock runtime InvokeModel endpoint.")
+    parser.add_argument("port_file")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--throttle", type=float, default=0.0)
+    parser.add_argument("--fail", type=float, default=0.0)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--count-marker")
+    args = parser.parse_args()
+    faults.update(throttle=args.throttle, fail=args.fail, rng=random.Random(args.seed))
+    if args.count_marker:
+        faults["marker"] = re.compile(args.count_marker)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    with open(args.port_file, "w") as f:
         f.write(str(server.server_address[1]))
     server.serve_forever()
 
