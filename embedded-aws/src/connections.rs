@@ -233,54 +233,54 @@ impl Drop for Busy {
 }
 
 /// The accept loop's failure memory: the current delay and what to say about the burst.
+///
+/// A burst is failures with less than [`QUIET`] between them. At the fd limit accepts flap — one succeeds when a
+/// descriptor frees, the next fails again — so a burst logs one line when it starts and one when accepts first
+/// succeed again, and stays the same burst (silent) while it flaps; a failure after [`QUIET`] without one starts
+/// a new burst. The delay doubles while accepts fail and starts over after a success.
 struct AcceptBackoff {
     max: Duration,
     delay: Duration,
     failures: u64,
     started: Option<Instant>,
+    last_failure: Option<Instant>,
+    recovery_logged: bool,
 }
 
 const FIRST_DELAY: Duration = Duration::from_millis(5);
+/// Failures further apart than this are separate bursts.
+const QUIET: Duration = Duration::from_secs(10);
 
 impl AcceptBackoff {
     fn new(max: Duration) -> Self {
-        Self {
-            max,
-            delay: FIRST_DELAY,
-            failures: 0,
-            started: None,
-        }
+        Self { max, delay: FIRST_DELAY, failures: 0, started: None, last_failure: None, recovery_logged: false }
     }
 
     /// How long to sleep now, and a line to log if this failure starts a burst.
     fn failed(&mut self, e: &std::io::Error, now: Instant) -> (Duration, Option<String>) {
+        let new_burst = self.last_failure.is_none_or(|last| now.saturating_duration_since(last) > QUIET);
+        let line = new_burst.then(|| {
+            self.started = Some(now);
+            self.failures = 0;
+            self.recovery_logged = false;
+            format!("accept failing: {e}; retrying with back-off up to {:?} (one line per burst)", self.max)
+        });
         self.failures += 1;
-        let line = match self.started {
-            None => {
-                self.started = Some(now);
-                Some(format!(
-                    "accept failing: {e}; retrying with back-off up to {:?} (one line per burst)",
-                    self.max
-                ))
-            }
-            Some(_) => None,
-        };
+        self.last_failure = Some(now);
         let delay = self.delay.min(self.max);
         self.delay = (self.delay * 2).min(self.max);
         (delay, line)
     }
 
-    /// A line to log if this success ends a burst.
+    /// A line to log if this success is the burst's first.
     fn succeeded(&mut self, now: Instant) -> Option<String> {
-        let started = self.started.take()?;
-        let line = format!(
-            "accept recovered after {} failures over {:.1?}",
-            self.failures,
-            now - started
-        );
-        self.failures = 0;
         self.delay = FIRST_DELAY;
-        Some(line)
+        let started = self.started?;
+        if self.recovery_logged {
+            return None;
+        }
+        self.recovery_logged = true;
+        Some(format!("accept recovered after {} failures over {:.1?}", self.failures, now.saturating_duration_since(started)))
     }
 }
 
