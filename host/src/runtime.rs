@@ -119,6 +119,8 @@ impl WasiHttpView for Ctx {
     }
 }
 
+/// Linear memory kept resident per slot, in KiB (Spin's figure).
+pub const KEEP_RESIDENT_KIB: usize = 2048;
 /// Instance slots the pool asks for first (Spin's `SPIN_MAX_INSTANCE_COUNT` default).
 pub const POOL_INSTANCES: u32 = 1_000;
 /// Below this many slots the pool is not worth its reservation: instances are allocated on demand.
@@ -136,7 +138,9 @@ pub enum Allocation {
 impl std::fmt::Display for Allocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Allocation::Pooling { instances } => write!(f, "pooling, {instances} instance slots (2 MiB of memory kept resident each)"),
+            Allocation::Pooling { instances } => {
+                write!(f, "pooling, {instances} instance slots ({} KiB of memory kept resident each)", keep_resident_kib())
+            }
             Allocation::OnDemand { why } => write!(f, "on demand ({why})"),
         }
     }
@@ -165,9 +169,15 @@ fn pooling(instances: u32) -> PoolingAllocationConfig {
         .total_tables(instances.saturating_mul(2))
         .total_stacks(instances)
         .max_memory_size(MEMORY_RESERVATION as usize)
-        .linear_memory_keep_resident(2 * MIB)
+        .linear_memory_keep_resident(keep_resident_kib() * 1024)
         .table_keep_resident(MIB / 2);
     pool
+}
+
+/// How much of each linear memory stays resident between instances, reset with `memset` rather than given back
+/// to the kernel: `TR_HOST_KEEP_RESIDENT_KIB`, default [`KEEP_RESIDENT_KIB`].
+fn keep_resident_kib() -> usize {
+    std::env::var("TR_HOST_KEEP_RESIDENT_KIB").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(KEEP_RESIDENT_KIB)
 }
 
 /// The slot count asked for: `TR_HOST_INSTANCE_POOL` if set, else [`POOL_INSTANCES`].
