@@ -1,10 +1,9 @@
-/* tr-intake support form embed (Apache-2.0). One tag on any page:
+/* tr-intake support form embed (Apache-2.0). One tag on a page:
  *   <script src="https://support.example.com/form/embed.js" data-site-key="…" async></script>
- * renders an accessible form after the tag (or into data-target="#id"), or enhances every <form data-tr-form>.
- * Posts JSON with the page URL, referrer and a per-submission nonce; retries network errors and 5xx with backoff
- * (same nonce, so a retry is never a second ticket); a 409 (the nonce already named another message, nothing kept)
- * is sent once more under a fresh nonce. Style it with CSS custom properties: --tr-accent,
- * --tr-accent-text, --tr-border, --tr-radius, --tr-field-bg, --tr-error, --tr-ok, --tr-gap, --tr-max-width. */
+ * renders a form after it (or into data-target="#id"), or enhances every <form data-tr-form>. Posts JSON
+ * with a nonce each; retries network errors and 5xx with backoff under the same nonce (never a second
+ * ticket); a 409 (nonce taken) is sent once under a new one. Styled by CSS custom properties --tr-accent,
+ * -accent-text, -border, -radius, -field-bg, -error, -ok, -gap, -max-width. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -80,7 +79,7 @@
       form.appendChild(status);
     }
     var button = form.querySelector("[type=submit]");
-    var shown = Date.now(), key = nonce(), busy = false, used = false;
+    var shown = Date.now(), key = nonce(), busy = false, used = false, renewed;
 
     function say(text, kind) {
       status.textContent = text;
@@ -106,7 +105,7 @@
       }
     }
 
-    function send(payload, attempt, renewed) {
+    function send(payload, attempt) {
       fetch(endpoint, {
         method: "POST", mode: "cors", credentials: "omit",
         headers: { "content-type": "application/json", accept: "application/json" },
@@ -115,35 +114,34 @@
         return res.json().catch(function () { return {}; }).then(function (body) {
           var error = body && body.error;
           if (res.ok) finish(true, thanks);
-          else if (res.status === 409 && !renewed) {
-            // The nonce already names a different message (nothing was kept): the same words under a new nonce.
-            key = payload.nonce = nonce();
-            send(payload, attempt, true);
-          } else if (res.status >= 500) later(payload, attempt, res.headers.get("retry-after"), error && error.message, renewed);
+          else if (res.status === 409 && payload.nonce !== renewed) {
+            renewed = key = payload.nonce = nonce();
+            send(payload, attempt);
+          } else if (res.status >= 500) later(payload, attempt, res.headers.get("retry-after"), error && error.message);
           else finish(false, (error && error.message) || "The form could not be sent (" + res.status + ").", error && error.field);
         });
       }, function () {
-        // A network error and a CORS refusal look the same to a script; the check route tells them apart.
+        // network error or CORS refusal? /check says
         fetch(endpoint + "/check", { mode: "cors", credentials: "omit" }).then(function (r) { return r.json(); }).then(function (c) {
           if (c && c.allowed === false) finish(false, "This form cannot be sent from this page: " + c.message + ".");
-          else later(payload, attempt, null, null, renewed);
-        }, function () { later(payload, attempt, null, null, renewed); });
+          else later(payload, attempt);
+        }, function () { later(payload, attempt); });
       });
     }
 
-    function later(payload, attempt, retryAfter, message, renewed) {
+    function later(payload, attempt, retryAfter, message) {
       if (attempt >= RETRIES) {
         finish(false, (message ? message + ". " : "") + "We could not reach support; please try again in a few minutes.");
         return;
       }
       var delay = Math.min(MAX_DELAY, retryAfter ? retryAfter * 1000 : 1000 * Math.pow(2, attempt));
       say("Still trying to reach support…", "busy");
-      setTimeout(function () { send(payload, attempt + 1, renewed); }, delay * (0.8 + Math.random() * 0.4));
+      setTimeout(function () { send(payload, attempt + 1); }, delay * (0.8 + Math.random() * 0.4));
     }
 
     form.addEventListener("input", function (e) {
       e.target.removeAttribute("aria-invalid");
-      // edited after a failed send: a new message, not a retry
+      // edited after a failure: a new message
       if (used) { key = nonce(); used = false; }
     });
     form.addEventListener("submit", function (e) {
