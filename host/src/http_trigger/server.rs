@@ -19,7 +19,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use wasmtime::Engine;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
-use super::connections::{AcceptBackoff, Activity, Admission, ConnectionLimits, DrainOnDrop, Gate, is_per_connection};
+use tr_accept_backoff::{AcceptBackoff, is_per_connection};
+
+use super::connections::{Activity, Admission, ConnectionLimits, DrainOnDrop, Gate};
 use super::routes::{Router, spin_headers};
 use crate::runtime::{ComponentEnv, Ctx, is_pool_exhausted, new_store};
 
