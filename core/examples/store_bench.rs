@@ -183,12 +183,12 @@ fn run(size: usize) -> Vec<(&'static str, OpCounts)> {
 fn main() {
     let small = run(1_000);
     let large = run(100_000);
-    println!("| path | ops, 1,000 tickets | ops, 100,000 tickets | of which get / set / exists |");
+    println!("| path | ops, 1,000 tickets | ops, 100,000 tickets | of which get / set / exists / delete / watch / swap |");
     println!("|---|---|---|---|");
     let mut same = true;
     for ((name, a), (_, b)) in small.iter().zip(&large) {
         same &= a == b;
-        println!("| {name} | {} | {} | {} / {} / {} |", a.total(), b.total(), b.get, b.set, b.exists);
+        println!("| {name} | {} | {} | {} / {} / {} / {} / {} / {} |", a.total(), b.total(), b.get, b.set, b.exists, b.delete, b.watch, b.swap);
     }
     if !same {
         println!("\nsome path costs differently at the two sizes");

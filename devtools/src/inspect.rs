@@ -15,7 +15,7 @@ use std::path::Path;
 use anyhow::Context;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use serde::Serialize;
-use tr_core::store::{Kv, KvError, LinkReason, Store, StoreConfig, TicketRecord, keys};
+use tr_core::store::{Kv, KvError, LinkReason, Store, StoreConfig, TicketRecord, Watched, keys};
 use tr_host::kv::SqliteKv;
 
 use crate::local_aws::LocalAwsState;
@@ -42,6 +42,14 @@ impl Kv for SqliteStore {
     }
     async fn exists(&self, key: &str) -> Result<bool, KvError> {
         self.0.exists(LABEL, key).map_err(kv_error)
+    }
+    type Watch = Watched;
+    async fn watch(&self, key: &str) -> Result<(Option<Vec<u8>>, Watched), KvError> {
+        let seen = self.0.get(LABEL, key).map_err(kv_error)?;
+        Ok((seen.clone(), Watched { key: key.to_owned(), seen }))
+    }
+    async fn swap(&self, watch: Watched, value: &[u8]) -> Result<bool, KvError> {
+        self.0.swap(LABEL, &watch.key, watch.seen, value).map_err(kv_error)
     }
 }
 

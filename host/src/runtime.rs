@@ -239,6 +239,7 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<Ctx>> {
     wasmtime_wasi::p3::add_to_linker(&mut linker)?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
     crate::kv::key_value_impl::add_to_linker(&mut linker, kv_state)?;
+    crate::kv::wasi_keyvalue::add_to_linker(&mut linker, kv_state)?;
     crate::variables::variables_impl::add_to_linker(&mut linker, variables_state)?;
     Ok(linker)
 }

@@ -1,12 +1,16 @@
 //! The intake: one normalised ticket in, one outcome out — created, appended (and why), or a repeat.
 //!
 //! Key decisions (the layout and the rules are in [`crate::store`]'s module note):
-//! - Writes go in one order: the message (under its idempotency key) first, the indexes next, the ticket record
-//!   last. The message names its ticket before anything else exists, so a retry after any failure finds it and
-//!   finishes the same job with the same ticket id; a record that lists the message proves every write before it
-//!   happened. No step needs to be undone, so nothing is ever half-written in a way a retry cannot complete.
-//! - Reads that miss cost nothing extra: a customer index that names a ticket whose record is not there yet (its
-//!   intake is still running, or failed midway) is treated as no candidate. At worst that makes two tickets.
+//! - Writes go in one order: the message (under its idempotency key) first, then the thread pointer, the ticket
+//!   record, and the customer index last. The message names its ticket before anything else exists, so a retry
+//!   after any failure finds it and finishes the same job with the same ticket id; an index entry always names a
+//!   record that exists, so an intake that finds a ticket in the index can append to it.
+//! - Every read-modify-write is a compare-and-swap ([`Kv::watch`] / [`Kv::swap`]), each at the cost of the read
+//!   and the write it replaces: the message key is created only if still absent (an intake that loses that race
+//!   to a concurrent one with the same key answers [`StoreError::Busy`], and its retry finds the winner's work);
+//!   an append re-reads the record and re-applies itself when another append got there first; a new ticket's
+//!   index entry, when another intake of the customer wrote the index first, is re-judged against what that
+//!   intake added — a duplicate of it turns this intake into an append to it (its own unsent record deleted).
 //! - The time comes from the ticket (`received_at`, stamped by normalisation from the lane's injected clock); the
 //!   store reads no clock and draws no random numbers.
 
@@ -214,6 +218,13 @@ pub enum StoreError {
     UnknownTicket(String),
     #[error("ticket {ticket_id} exists but does not list the message that created it")]
     Inconsistent { ticket_id: String },
+    /// Another intake with the same idempotency key wrote it between this one's read and write: it is being kept
+    /// right now. Retryable: the retry finds its work (done, or to finish).
+    #[error("another delivery of this message is being kept right now ({key}); try again")]
+    Busy { key: String },
+    /// Concurrent writers kept changing `key` for [`MAX_SWAPS`] tries. Retryable.
+    #[error("{key} kept changing under concurrent writes; try again")]
+    Contended { key: String },
     /// [`KeyReuse::Refuse`]: the idempotency key already names a message with other content. Nothing was
     /// stored; the same content under a new key will be kept.
     #[error("the idempotency key already names a different message; nothing was kept")]
@@ -226,15 +237,37 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         match self {
             StoreError::Kv { source, .. } => source.is_retryable(),
+            StoreError::Busy { .. } | StoreError::Contended { .. } => true,
             StoreError::Record { source, .. } => matches!(source, RecordError::UnknownVersion { .. }),
             _ => false,
         }
     }
 }
 
+/// Most compare-and-swap attempts on one key per intake before it gives up ([`StoreError::Contended`]). Each
+/// failed attempt means another intake's write landed, so this bounds the work, not the outcome.
+pub const MAX_SWAPS: usize = 16;
+
 pub struct Store<K> {
     kv: K,
     config: StoreConfig,
+}
+
+/// How an intake writes its message entry.
+enum EntryWrite<W> {
+    /// The key's first write: only if it is still absent, as the intake's first read found it.
+    Create(W),
+    /// The key is this intake's already (a resume, or a decision that changed after the entry was written).
+    Overwrite,
+    /// The stored entry already says what is true.
+    Keep,
+}
+
+/// A customer's index as read for a compare-and-swap: the address, the list, and the watch.
+struct Index<W> {
+    addr: String,
+    list: RecentTickets,
+    watch: W,
 }
 
 impl<K: Kv> Store<K> {
@@ -256,7 +289,8 @@ impl<K: Kv> Store<K> {
         let key_reuse = intake.key_reuse;
         let mut message = self.message_from(intake);
         let mut key = keys::message(message.source, &message.idempotency_key);
-        if let Some(entry) = self.get::<MessageEntry>(&key).await? {
+        let (found, mut entry_watch) = self.watch::<MessageEntry>(&key).await?;
+        if let Some(entry) = found {
             match &entry.message {
                 // A reused key (a nonce replayed with another message, a second sender's mail reusing a
                 // Message-ID) is not a repeat: the lane's key says whether it is refused (the sender draws a new
@@ -268,9 +302,11 @@ impl<K: Kv> Store<K> {
                     }
                     message.idempotency_key = format!("{}#{}", message.idempotency_key, content_digest(&message));
                     key = keys::message(message.source, &message.idempotency_key);
-                    if let Some(entry) = self.get::<MessageEntry>(&key).await? {
+                    let (found, watch) = self.watch::<MessageEntry>(&key).await?;
+                    if let Some(entry) = found {
                         return self.resume(key, entry).await;
                     }
+                    entry_watch = watch;
                 }
                 _ => return self.resume(key, entry).await,
             }
@@ -284,11 +320,14 @@ impl<K: Kv> Store<K> {
         // own people; anyone else starts a ticket that records the link.
         let mut link = None;
         if let Some(r) = ticket_ref
-            && let Some(rec) = self.get::<TicketRecord>(&keys::ticket(&r)).await?
+            && let (Some(rec), rec_watch) = self.watch::<TicketRecord>(&keys::ticket(&r)).await?
         {
             let via = "ticket reference".to_owned();
             match admit(&rec, sender.as_deref(), verified) {
-                Ok(()) => return self.append(key, message, rec, MergeReason::SameKey, 1.0, via).await,
+                Ok(()) => {
+                    let merge = merge_of(&message, MergeReason::SameKey, 1.0, via);
+                    return self.append(key, EntryWrite::Create(entry_watch), message, (rec, rec_watch), merge).await;
+                }
                 Err(reason) => link = Some(Link { ticket_id: r, reason, via }),
             }
         }
@@ -297,10 +336,13 @@ impl<K: Kv> Store<K> {
                 thread_candidates(&message.thread).into_iter().map(|(h, id)| (h, id.to_owned())).collect();
             for (header, id) in candidates {
                 let Some(entry) = self.get::<MessageEntry>(&keys::thread(&id)).await? else { continue };
-                let Some(rec) = self.get::<TicketRecord>(&keys::ticket(&entry.ticket_id)).await? else { continue };
+                let (Some(rec), rec_watch) = self.watch::<TicketRecord>(&keys::ticket(&entry.ticket_id)).await? else { continue };
                 let via = format!("{header} <{id}>");
                 match admit(&rec, sender.as_deref(), verified) {
-                    Ok(()) => return self.append(key, message, rec, MergeReason::Thread, 1.0, via).await,
+                    Ok(()) => {
+                        let merge = merge_of(&message, MergeReason::Thread, 1.0, via);
+                        return self.append(key, EntryWrite::Create(entry_watch), message, (rec, rec_watch), merge).await;
+                    }
                     Err(reason) => {
                         link = Some(Link { ticket_id: rec.ticket.id, reason, via });
                         break;
@@ -313,21 +355,17 @@ impl<K: Kv> Store<K> {
         let fingerprint = fingerprint_of(&message);
         let mut recent = None;
         if let Some(addr) = sender.filter(|_| verified) {
-            let list: RecentTickets = self.get(&keys::customer(&addr)).await?.unwrap_or_default();
+            let (list, watch) = self.watch::<RecentTickets>(&keys::customer(&addr)).await?;
+            let list = list.unwrap_or_default();
             // Scored once; the merge rule looks first, the possible-duplicate link second.
             let scored = self.scored(&list, &fingerprint, now_ms);
             if let Some((best, sim)) = best_of(&scored, |s| self.config.merges(s))
-                && let Some(rec) = self.get::<TicketRecord>(&keys::ticket(&best.ticket_id)).await?
+                && let (Some(rec), rec_watch) = self.watch::<TicketRecord>(&keys::ticket(&best.ticket_id)).await?
                 && !rec.closed
                 && !rec.is_full()
             {
-                let detail = format!(
-                    "same customer, {} after the ticket, {}, shared words: {}",
-                    hours(now_ms - best.at_ms),
-                    self.config.why(sim),
-                    shared_list(sim)
-                );
-                return self.append(key, message, rec, MergeReason::Duplicate, round3(sim.score), detail).await;
+                let merge = self.duplicate_merge(&message, best, sim, now_ms);
+                return self.append(key, EntryWrite::Create(entry_watch), message, (rec, rec_watch), merge).await;
             }
             if link.is_none()
                 && let Some((best, sim)) = best_of(&scored, |s| self.config.links(s))
@@ -335,9 +373,9 @@ impl<K: Kv> Store<K> {
                 let via = format!("similarity {:.3}, shared words: {}", sim.score, shared_list(sim));
                 link = Some(Link { ticket_id: best.ticket_id.clone(), reason: LinkReason::PossibleDuplicate, via });
             }
-            recent = Some((addr, list));
+            recent = Some(Index { addr, list, watch });
         }
-        self.create(key, message, fingerprint, now_ms, recent, link, true, false).await
+        self.create(key, EntryWrite::Create(entry_watch), message, fingerprint, now_ms, recent, link, false).await
     }
 
     /// Records that the lane put a [`IntakeOutcome::Created`] ticket on the ticket queue, so a retry with the same
@@ -387,12 +425,17 @@ impl<K: Kv> Store<K> {
     /// when there is no such ticket. (A read-modify-write of the record, like an append: see the race note.)
     pub async fn close(&self, ticket_id: &str) -> Result<bool, StoreError> {
         let key = keys::ticket(ticket_id);
-        let Some(mut record) = self.get::<TicketRecord>(&key).await? else { return Ok(false) };
-        if !record.closed {
+        for _ in 0..MAX_SWAPS {
+            let (Some(mut record), watch) = self.watch::<TicketRecord>(&key).await? else { return Ok(false) };
+            if record.closed {
+                return Ok(true);
+            }
             record.closed = true;
-            self.put(&key, &record).await?;
+            if self.swap(watch, &key, &record).await? {
+                return Ok(true);
+            }
         }
-        Ok(true)
+        Err(StoreError::Contended { key })
     }
 
     /// The reading already written for a ticket (the read component's redelivery check: one read per ticket).
@@ -424,94 +467,185 @@ impl<K: Kv> Store<K> {
             return Ok(IntakeOutcome::Repeat { ticket_id: entry.ticket_id });
         }
         let ticket_key = keys::ticket(&entry.ticket_id);
-        match (self.get::<TicketRecord>(&ticket_key).await?, entry.merge) {
-            // Complete, but the lane never confirmed sending what it had to send: hand it over again.
-            (Some(record), merge) if record.has_message(&key) => Ok(match merge {
-                None => IntakeOutcome::Created { ticket: record.ticket, resumed: true },
+        match (self.watch::<TicketRecord>(&ticket_key).await?, entry.merge) {
+            // Complete, but the lane never confirmed sending what it had to send: hand it over again — after
+            // making sure the customer's index lists a ticket this message created (the index is written last).
+            ((Some(record), _), merge) if record.has_message(&key) => Ok(match merge {
+                None => {
+                    let now_ms = millis(&message.received_at)?;
+                    if let Some(index) = self.index_of(&message).await?
+                        && !index.list.entries.iter().any(|r| r.ticket_id == record.ticket.id)
+                    {
+                        let fingerprint = fingerprint_of(&message);
+                        self.add_to_index(index, &record.ticket.id, fingerprint, now_ms).await?;
+                    }
+                    IntakeOutcome::Created { ticket: record.ticket, resumed: true }
+                }
                 Some(merge) => IntakeOutcome::Appended(Append { ticket_id: entry.ticket_id, message, merge }),
             }),
-            (Some(mut record), Some(merge)) => {
+            ((Some(record), watch), Some(merge)) => {
                 self.put_thread_pointer(&key, &message, &entry.ticket_id).await?;
-                record.append(&key, &message, &merge, &self.participants_of(&message), self.config.participant_cap);
-                self.put(&ticket_key, &record).await?;
-                Ok(IntakeOutcome::Appended(Append { ticket_id: entry.ticket_id, message, merge }))
+                self.append(key, EntryWrite::Keep, message, (record, watch), merge).await
             }
             // The record carries this message's own id, and only this intake creates it with the message listed.
-            (Some(_), None) => Err(StoreError::Inconsistent { ticket_id: entry.ticket_id }),
-            (None, merge) => {
+            ((Some(_), _), None) => Err(StoreError::Inconsistent { ticket_id: entry.ticket_id }),
+            ((None, _), merge) => {
                 // Either this message's own ticket was not written yet, or the ticket it was appended to never
                 // was (its intake failed midway): in both cases this message gets a ticket of its own.
                 let now_ms = millis(&message.received_at)?;
                 let fingerprint = fingerprint_of(&message);
-                let verified = !message.flags.contains(&TicketFlag::UnverifiedSender);
-                let recent = match message.customer.email.as_deref().map(keys::match_address).filter(|_| verified) {
-                    Some(addr) => {
-                        let list = self.get(&keys::customer(&addr)).await?.unwrap_or_default();
-                        Some((addr, list))
-                    }
-                    None => None,
-                };
-                let rewrite = merge.is_some();
-                self.create(key, message, fingerprint, now_ms, recent, entry.link, rewrite, true).await
+                let recent = self.index_of(&message).await?;
+                let write = if merge.is_some() { EntryWrite::Overwrite } else { EntryWrite::Keep };
+                self.create(key, write, message, fingerprint, now_ms, recent, entry.link, true).await
             }
         }
+    }
+
+    /// The customer's index, watched, for a message whose sender has one (an address, vouched for).
+    async fn index_of(&self, message: &Message) -> Result<Option<Index<K::Watch>>, StoreError> {
+        let verified = !message.flags.contains(&TicketFlag::UnverifiedSender);
+        let Some(addr) = message.customer.email.as_deref().map(keys::match_address).filter(|_| verified) else {
+            return Ok(None);
+        };
+        let (list, watch) = self.watch::<RecentTickets>(&keys::customer(&addr)).await?;
+        Ok(Some(Index { addr, list: list.unwrap_or_default(), watch }))
+    }
+
+    /// The merge record of a duplicate of `best`.
+    fn duplicate_merge(&self, message: &Message, best: &Recent, sim: &similar::Similarity, now_ms: i64) -> Merge {
+        let detail = format!(
+            "same customer, {} after the ticket, {}, shared words: {}",
+            hours(now_ms - best.at_ms),
+            self.config.why(sim),
+            shared_list(sim)
+        );
+        merge_of(message, MergeReason::Duplicate, round3(sim.score), detail)
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn create(
         &self,
         key: String,
+        write: EntryWrite<K::Watch>,
         message: Message,
         fingerprint: Fingerprint,
         now_ms: i64,
-        recent: Option<(String, RecentTickets)>,
+        recent: Option<Index<K::Watch>>,
         link: Option<Link>,
-        write_entry: bool,
         resumed: bool,
     ) -> Result<IntakeOutcome, StoreError> {
         let ticket_id = message.id.clone();
-        if write_entry {
-            let entry = MessageEntry {
-                v: RECORD_VERSION,
-                ticket_id: ticket_id.clone(),
-                message: Some(message.clone()),
-                merge: None,
-                link: link.clone(),
-                enqueued: false,
-            };
-            self.put(&key, &entry).await?;
-        }
+        let entry = MessageEntry {
+            v: RECORD_VERSION,
+            ticket_id: ticket_id.clone(),
+            message: Some(message.clone()),
+            merge: None,
+            link: link.clone(),
+            enqueued: false,
+        };
+        self.write_entry(&key, write, &entry).await?;
         self.put_thread_pointer(&key, &message, &ticket_id).await?;
-        if let Some((addr, mut list)) = recent
-            && !list.entries.iter().any(|r| r.ticket_id == ticket_id)
-        {
-            let window_ms = self.config.window.as_millis() as i64;
-            list.entries.retain(|r| (now_ms - r.at_ms).abs() <= window_ms);
-            list.entries.insert(0, Recent { ticket_id: ticket_id.clone(), at_ms: now_ms, fingerprint });
-            list.entries.sort_by_key(|r| std::cmp::Reverse(r.at_ms));
-            list.entries.truncate(self.config.recent_cap);
-            // Bounded in bytes as well as in count: the oldest go first (a fingerprint is bounded, so the newest
-            // alone always fits).
-            while list.entries.len() > 1 && record::encode(&list).len() > record::CUSTOMER_INDEX_BYTES {
-                list.entries.pop();
-            }
-            self.put(&keys::customer(&addr), &list).await?;
-        }
         let record = TicketRecord::new(&key, &message, link, self.participants_of(&message));
         self.put(&keys::ticket(&ticket_id), &record).await?;
+        if let Some(index) = recent {
+            // Another intake of this customer may have written the index since it was read: if what it added is
+            // a ticket this one duplicates, this intake joins that ticket instead.
+            if let Some(outcome) = self.add_or_join(index, key, &message, &fingerprint, now_ms).await? {
+                return Ok(outcome);
+            }
+        }
         Ok(IntakeOutcome::Created { ticket: record.ticket, resumed })
     }
 
+    /// Adds a new ticket (the message's own) to its customer's index. If the index changed since it was read and
+    /// a ticket added meanwhile is one this message duplicates, the message is appended there instead and its own
+    /// record, never sent, is deleted: `Some(Appended)`. `None` when the ticket was added.
+    async fn add_or_join(
+        &self,
+        mut index: Index<K::Watch>,
+        key: String,
+        message: &Message,
+        fingerprint: &Fingerprint,
+        now_ms: i64,
+    ) -> Result<Option<IntakeOutcome>, StoreError> {
+        let ticket_id = &message.id;
+        let index_key = keys::customer(&index.addr);
+        for _ in 0..MAX_SWAPS {
+            if index.list.entries.iter().any(|r| &r.ticket_id == ticket_id) {
+                return Ok(None);
+            }
+            let list = self.with_entry(index.list.clone(), ticket_id, fingerprint.clone(), now_ms);
+            if self.swap(index.watch, &index_key, &list).await? {
+                return Ok(None);
+            }
+            let seen: Vec<String> = index.list.entries.iter().map(|r| r.ticket_id.clone()).collect();
+            let (fresh, watch) = self.watch::<RecentTickets>(&index_key).await?;
+            index = Index { addr: index.addr, list: fresh.unwrap_or_default(), watch };
+            let added = RecentTickets {
+                entries: index.list.entries.iter().filter(|r| !seen.contains(&r.ticket_id)).cloned().collect(),
+                ..RecentTickets::default()
+            };
+            let scored = self.scored(&added, fingerprint, now_ms);
+            if let Some((best, sim)) = best_of(&scored, |s| self.config.merges(s))
+                && let (Some(rec), rec_watch) = self.watch::<TicketRecord>(&keys::ticket(&best.ticket_id)).await?
+                && !rec.closed
+                && !rec.is_full()
+            {
+                let merge = self.duplicate_merge(message, best, sim, now_ms);
+                let outcome = self.append(key, EntryWrite::Overwrite, message.clone(), (rec, rec_watch), merge).await?;
+                if matches!(outcome, IntakeOutcome::Appended(_)) {
+                    self.delete(&keys::ticket(ticket_id)).await?;
+                }
+                return Ok(Some(outcome));
+            }
+        }
+        Err(StoreError::Contended { key: index_key })
+    }
+
+    /// Adds an existing ticket to an index that lacks it (a resume after the index write failed).
+    async fn add_to_index(&self, mut index: Index<K::Watch>, ticket_id: &str, fingerprint: Fingerprint, now_ms: i64) -> Result<(), StoreError> {
+        let index_key = keys::customer(&index.addr);
+        for _ in 0..MAX_SWAPS {
+            if index.list.entries.iter().any(|r| r.ticket_id == ticket_id) {
+                return Ok(());
+            }
+            let list = self.with_entry(index.list.clone(), ticket_id, fingerprint.clone(), now_ms);
+            if self.swap(index.watch, &index_key, &list).await? {
+                return Ok(());
+            }
+            let (fresh, watch) = self.watch::<RecentTickets>(&index_key).await?;
+            index = Index { addr: index.addr, list: fresh.unwrap_or_default(), watch };
+        }
+        Err(StoreError::Contended { key: index_key })
+    }
+
+    /// The index with a ticket added: entries outside the window dropped, newest first, bounded in count and bytes.
+    fn with_entry(&self, mut list: RecentTickets, ticket_id: &str, fingerprint: Fingerprint, now_ms: i64) -> RecentTickets {
+        let window_ms = self.config.window.as_millis() as i64;
+        list.entries.retain(|r| (now_ms - r.at_ms).abs() <= window_ms);
+        list.entries.insert(0, Recent { ticket_id: ticket_id.to_owned(), at_ms: now_ms, fingerprint });
+        list.entries.sort_by_key(|r| std::cmp::Reverse(r.at_ms));
+        list.entries.truncate(self.config.recent_cap);
+        // Bounded in bytes as well as in count: the oldest go first (a fingerprint is bounded, so the newest alone
+        // always fits).
+        while list.entries.len() > 1 && record::encode(&list).len() > record::CUSTOMER_INDEX_BYTES {
+            list.entries.pop();
+        }
+        list
+    }
+
+    /// Appends `message` to the ticket `target` holds (read with its watch). When another writer changed the
+    /// record first, it is read again and the append re-applied; if the ticket closed or filled up meanwhile, the
+    /// message becomes a ticket of its own that links to it.
     async fn append(
         &self,
         key: String,
+        write: EntryWrite<K::Watch>,
         message: Message,
-        mut record: TicketRecord,
-        reason: MergeReason,
-        score: f64,
-        detail: String,
+        target: (TicketRecord, K::Watch),
+        merge: Merge,
     ) -> Result<IntakeOutcome, StoreError> {
-        let merge = Merge { message: message.id.clone(), reason, score, detail };
+        let (mut record, mut watch) = target;
         let ticket_id = record.ticket.id.clone();
         let entry = MessageEntry {
             v: RECORD_VERSION,
@@ -521,11 +655,48 @@ impl<K: Kv> Store<K> {
             link: None,
             enqueued: false,
         };
-        self.put(&key, &entry).await?;
+        self.write_entry(&key, write, &entry).await?;
         self.put_thread_pointer(&key, &message, &ticket_id).await?;
-        record.append(&key, &message, &merge, &self.participants_of(&message), self.config.participant_cap);
-        self.put(&keys::ticket(&ticket_id), &record).await?;
-        Ok(IntakeOutcome::Appended(Append { ticket_id, message, merge }))
+        let ticket_key = keys::ticket(&ticket_id);
+        for _ in 0..MAX_SWAPS {
+            if record.has_message(&key) {
+                return Ok(IntakeOutcome::Appended(Append { ticket_id, message, merge }));
+            }
+            record.append(&key, &message, &merge, &self.participants_of(&message), self.config.participant_cap);
+            if self.swap(watch, &ticket_key, &record).await? {
+                return Ok(IntakeOutcome::Appended(Append { ticket_id, message, merge }));
+            }
+            let (fresh, w) = self.watch::<TicketRecord>(&ticket_key).await?;
+            // `Some(link)`: the message cannot join this ticket any more and becomes its own.
+            let fall_back = match &fresh {
+                Some(r) if r.closed => Some(Some(LinkReason::Closed)),
+                Some(r) if r.is_full() && !r.has_message(&key) => Some(Some(LinkReason::Full)),
+                Some(_) => None,
+                // Deleted meanwhile (an intake that lost a race and joined another ticket): nothing to link to.
+                None => Some(None),
+            };
+            if let Some(reason) = fall_back {
+                let link = reason.map(|reason| Link { ticket_id, reason, via: merge.detail });
+                let now_ms = millis(&message.received_at)?;
+                let fingerprint = fingerprint_of(&message);
+                return Box::pin(self.create(key, EntryWrite::Overwrite, message, fingerprint, now_ms, None, link, false)).await;
+            }
+            (record, watch) = (fresh.expect("checked above"), w);
+        }
+        Err(StoreError::Contended { key: ticket_key })
+    }
+
+    async fn write_entry(&self, key: &str, write: EntryWrite<K::Watch>, entry: &MessageEntry) -> Result<(), StoreError> {
+        match write {
+            EntryWrite::Create(watch) => {
+                if !self.swap(watch, key, entry).await? {
+                    return Err(StoreError::Busy { key: key.to_owned() });
+                }
+                Ok(())
+            }
+            EntryWrite::Overwrite => self.put(key, entry).await,
+            EntryWrite::Keep => Ok(()),
+        }
     }
 
     /// An email whose idempotency key is not its Message-ID (the lane used something else) still needs the
@@ -624,6 +795,28 @@ impl<K: Kv> Store<K> {
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         self.kv.exists(key).await.map_err(|source| StoreError::Kv { op: "exists", key: key.to_owned(), source })
     }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.kv.delete(key).await.map_err(|source| StoreError::Kv { op: "delete", key: key.to_owned(), source })
+    }
+
+    async fn watch<T: DeserializeOwned>(&self, key: &str) -> Result<(Option<T>, K::Watch), StoreError> {
+        let (bytes, watch) =
+            self.kv.watch(key).await.map_err(|source| StoreError::Kv { op: "watch", key: key.to_owned(), source })?;
+        match bytes {
+            None => Ok((None, watch)),
+            Some(b) => record::decode(&b).map(|v| (Some(v), watch)).map_err(|source| StoreError::Record { key: key.to_owned(), source }),
+        }
+    }
+
+    /// `false` when another writer changed the key since its watch.
+    async fn swap<T: Serialize>(&self, watch: K::Watch, key: &str, value: &T) -> Result<bool, StoreError> {
+        self.kv.swap(watch, &record::encode(value)).await.map_err(|source| StoreError::Kv { op: "swap", key: key.to_owned(), source })
+    }
+}
+
+fn merge_of(message: &Message, reason: MergeReason, score: f64, detail: String) -> Merge {
+    Merge { message: message.id.clone(), reason, score, detail }
 }
 
 /// Whether the sender may add to this ticket: it is open, the sender is its customer or a participant, and, for

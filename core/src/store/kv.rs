@@ -1,9 +1,10 @@
 //! The key-value store the ticket store runs on: the calls `spin:key-value@3.0.0` offers, and a counting
 //! in-memory implementation for tests and the benchmark.
 //!
-//! Key decision: the trait has get / set / delete / exists and nothing else. Spin's `get-keys` is left out on
-//! purpose: it lists the whole store, and the intake path must cost the same with a thousand or a million tickets
-//! stored, so a scan must be impossible to add by accident. Futures carry no `Send` bound (a Spin guest is single
+//! Key decision: the trait has get / set / delete / exists and a compare-and-swap (`watch` then `swap`: the
+//! `cas` resource of `wasi:keyvalue/atomics@0.2.0-draft2`, which Spin ≥ 3 serves on every backend), and nothing
+//! else. Spin's `get-keys` is left out on purpose: it lists the whole store, and the intake path must cost the
+//! same with a thousand or a million tickets stored, so a scan must be impossible to add by accident. Futures carry no `Send` bound (a Spin guest is single
 //! threaded), as in [`crate::transport`]. Components wrap `spin_sdk::key_value::Store`; the core never sees it.
 
 use std::cell::{Cell, RefCell};
@@ -31,15 +32,23 @@ impl KvError {
     }
 }
 
-/// The four key-value calls the ticket store uses.
+/// The key-value calls the ticket store uses.
 pub trait Kv {
+    /// What [`Kv::watch`] read, which a [`Kv::swap`] is conditional on.
+    type Watch;
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, KvError>>;
     fn set(&self, key: &str, value: &[u8]) -> impl Future<Output = Result<(), KvError>>;
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), KvError>>;
     fn exists(&self, key: &str) -> impl Future<Output = Result<bool, KvError>>;
+    /// Reads a key's value (a read like `get`) and remembers it for a later [`Kv::swap`].
+    fn watch(&self, key: &str) -> impl Future<Output = Result<(Option<Vec<u8>>, Self::Watch), KvError>>;
+    /// Writes `value` if the key still holds what `watch` read — absent included — and answers `true`; answers
+    /// `false`, writing nothing, if another writer changed it in between.
+    fn swap(&self, watch: Self::Watch, value: &[u8]) -> impl Future<Output = Result<bool, KvError>>;
 }
 
 impl<K: Kv + ?Sized> Kv for &K {
+    type Watch = K::Watch;
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, KvError>> {
         (**self).get(key)
     }
@@ -52,6 +61,19 @@ impl<K: Kv + ?Sized> Kv for &K {
     fn exists(&self, key: &str) -> impl Future<Output = Result<bool, KvError>> {
         (**self).exists(key)
     }
+    fn watch(&self, key: &str) -> impl Future<Output = Result<(Option<Vec<u8>>, Self::Watch), KvError>> {
+        (**self).watch(key)
+    }
+    fn swap(&self, watch: Self::Watch, value: &[u8]) -> impl Future<Output = Result<bool, KvError>> {
+        (**self).swap(watch, value)
+    }
+}
+
+/// What an in-memory or single-file store remembers between `watch` and `swap`: the key and the value it read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watched {
+    pub key: String,
+    pub seen: Option<Vec<u8>>,
 }
 
 /// Operations performed, by kind. Failed operations count too: they cost a round trip all the same.
@@ -61,11 +83,14 @@ pub struct OpCounts {
     pub set: u64,
     pub delete: u64,
     pub exists: u64,
+    /// Compare-and-swap reads (one backend read each) and writes (one conditional write each).
+    pub watch: u64,
+    pub swap: u64,
 }
 
 impl OpCounts {
     pub fn total(&self) -> u64 {
-        self.get + self.set + self.delete + self.exists
+        self.get + self.set + self.delete + self.exists + self.watch + self.swap
     }
 }
 
@@ -139,6 +164,8 @@ fn injected() -> KvError {
 }
 
 impl Kv for MemoryKv {
+    type Watch = Watched;
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         match self.begin(|c| c.get += 1) {
             Some(_) => Err(injected()),
@@ -168,6 +195,31 @@ impl Kv for MemoryKv {
             None => Ok(self.map.borrow().contains_key(key)),
         }
     }
+
+    async fn watch(&self, key: &str) -> Result<(Option<Vec<u8>>, Watched), KvError> {
+        match self.begin(|c| c.watch += 1) {
+            Some(_) => Err(injected()),
+            None => {
+                let seen = self.map.borrow().get(key).cloned();
+                Ok((seen.clone(), Watched { key: key.to_owned(), seen }))
+            }
+        }
+    }
+
+    async fn swap(&self, watch: Watched, value: &[u8]) -> Result<bool, KvError> {
+        let fault = self.begin(|c| c.swap += 1);
+        let mut map = self.map.borrow_mut();
+        if map.get(&watch.key) != watch.seen.as_ref() {
+            return match fault {
+                Some(_) => Err(injected()),
+                None => Ok(false),
+            };
+        }
+        if fault != Some(FaultMode::Lost) {
+            map.insert(watch.key, value.to_vec());
+        }
+        fault.map_or(Ok(true), |_| Err(injected()))
+    }
 }
 
 #[cfg(test)]
@@ -189,8 +241,30 @@ mod tests {
             assert!(kv.set("c", b"3").await.is_err());
             assert!(!kv.exists("c").await.unwrap());
             kv.delete("a").await.unwrap();
-            assert_eq!(kv.counts(), OpCounts { get: 2, set: 3, delete: 1, exists: 3 });
+            assert_eq!(kv.counts(), OpCounts { get: 2, set: 3, delete: 1, exists: 3, watch: 0, swap: 0 });
         });
         assert_eq!(kv.len(), 1);
+    }
+
+    #[test]
+    fn a_swap_writes_only_over_what_its_watch_read() {
+        let kv = MemoryKv::new();
+        pollster::block_on(async {
+            // Absent counts as a value: two creators, one wins.
+            let (seen, first) = kv.watch("k").await.unwrap();
+            let (_, second) = kv.watch("k").await.unwrap();
+            assert_eq!(seen, None);
+            assert!(kv.swap(first, b"1").await.unwrap());
+            assert!(!kv.swap(second, b"2").await.unwrap(), "the second creator must see the first's write");
+            assert_eq!(kv.get("k").await.unwrap().as_deref(), Some(&b"1"[..]));
+            // A plain write in between fails the swap too; a fresh watch succeeds.
+            let (_, w) = kv.watch("k").await.unwrap();
+            kv.set("k", b"3").await.unwrap();
+            assert!(!kv.swap(w, b"4").await.unwrap());
+            let (seen, w) = kv.watch("k").await.unwrap();
+            assert_eq!(seen.as_deref(), Some(&b"3"[..]));
+            assert!(kv.swap(w, b"5").await.unwrap());
+            assert_eq!(kv.get("k").await.unwrap().as_deref(), Some(&b"5"[..]));
+        });
     }
 }

@@ -1,8 +1,10 @@
 //! The ticket store: every ticket written once, retries made harmless, replies threaded, duplicates from other
 //! lanes merged — each merge explained — over the Spin key-value store, at a constant cost per intake.
 //!
-//! Spin's key-value store has get, set, delete, exists and a whole-store key listing; no compare-and-swap, no
-//! expiry. The layout below never lists keys and never needs an atomic update to stay safe.
+//! Spin's key-value store has get, set, delete, exists and a whole-store key listing, and — through
+//! `wasi:keyvalue/atomics`, on the same stores — compare-and-swap; no expiry. The layout below never lists keys;
+//! every read-modify-write is a compare-and-swap ([`Kv::watch`], [`Kv::swap`]), at the cost of the read and the
+//! write it replaces.
 //!
 //! # Key layout ([`keys`]; `h` = first 128 bits of SHA-256, hex)
 //!
@@ -63,7 +65,7 @@
 //! |---|---|
 //! | new ticket (form, chat with an address, email without thread headers) | 5 (get message, get customer; set message, customer, record) |
 //! | new ticket, anonymous chat | 3 |
-//! | repeat, job confirmed sent | 1 · repeat before the confirmation | 2 |
+//! | repeat, job confirmed sent | 1 · repeat before the confirmation (the customer index checked too) | 3 |
 //! | duplicate merge | 5 (get message, customer, record; set message, record) |
 //! | threaded reply, In-Reply-To known | 5 · by the thread's root | 6 |
 //! | same-key | 4 |
@@ -94,24 +96,31 @@
 //! never lost to a failure after the write (it may be sent twice; the router keys it by message id, and a FIFO
 //! queue drops the copy by its deduplication id `append-{message id}`). The store itself sends nothing.
 //!
-//! # Failures and races (no compare-and-swap)
+//! # Failures and races
 //!
-//! Writes go message → indexes → record, and a record that lists a message proves all of that message's writes
-//! happened. A key-value failure surfaces as [`StoreError::Kv`] (retryable unless the store is missing or denied);
-//! whatever was written, the retry completes it (tests fail every operation of every path, both before and after
-//! it takes effect).
+//! Writes go message → thread pointer → record → customer index, and a record that lists a message proves the
+//! message and its pointer were written; a resume re-checks the index. A key-value failure surfaces as
+//! [`StoreError::Kv`] (retryable unless the store is missing or denied); whatever was written, the retry
+//! completes it (tests fail every operation of every path, both before and after it takes effect).
 //!
-//! Races, when two intakes run at the same moment:
-//! - The same key twice (a double click, a duplicated S3 event): both may miss each other's message and create a
-//!   ticket each. At worst two tickets; no message is lost.
-//! - Two different intakes that would merge: both may create (two tickets), or both may append to one ticket
-//!   and the later record write drop the earlier one's entry from the record's list. The message itself is
-//!   never lost: it is stored whole under its own key, names its ticket, and its append event went out.
-//!   Re-linking such a message needs a scan of `tr/m/`, which belongs in a repair job, never on the intake path.
-//! - The customer index is read-modified-written too: a race can drop one entry, which only means a later
-//!   duplicate of that ticket is not merged.
+//! Races, when intakes run at the same moment (`tests/store_races.rs` runs each under 60 interleavings):
+//! - The same key twice (a double click, a duplicated S3 event): the message key is created by a swap from
+//!   absent, so one wins; the other answers [`StoreError::Busy`] (retryable: 503, or the SQS message stays), and
+//!   its retry finds the winner's work — a repeat, or a job to finish. One ticket.
+//! - Two intakes of one customer that would merge (eight form posts on one problem at once): each writes its
+//!   own record, then adds it to the customer index by swap. One wins; a loser re-reads the index, and if what
+//!   was added meanwhile is a ticket it duplicates, it appends itself there and deletes its own record, which was
+//!   never sent. One ticket, every message on it.
+//! - Appends to one ticket (replies, merges, a close): each is a swap of the record; a loser re-reads the record
+//!   and applies itself again, so no entry is lost, and an append that finds the ticket closed meanwhile becomes a
+//!   ticket of its own that links to it.
 //! - The read stage never writes the record: its reading has its own key, so a reply appended while the ticket
 //!   is being read can neither lose the reading (and cause a second model call) nor be lost by it.
+//!
+//! What a backend guarantees: the swap is atomic on Spin's Redis (WATCH/MULTI), DynamoDB (conditional writes)
+//! and Azure Cosmos (etags) stores, and on the local host's SQLite store (one writer thread compares and
+//! writes). Spin's own SQLite store compares on update but treats a swap of a key that was read as absent as an
+//! unconditional upsert, so there the first two races above can still make two tickets (docs/deploy.md).
 
 pub mod intake;
 pub mod keep;
@@ -122,5 +131,5 @@ pub mod similar;
 pub mod synonyms;
 
 pub use intake::{Append, Intake, IntakeOutcome, KeyReuse, Store, StoreConfig, StoreError, StoredTicket, DEFAULT_THRESHOLD};
-pub use kv::{FaultMode, Kv, KvError, MemoryKv, OpCounts};
+pub use kv::{FaultMode, Kv, KvError, MemoryKv, OpCounts, Watched};
 pub use record::{Link, LinkReason, Merge, MergeReason, Message, StoredReading, TicketRecord};
