@@ -128,6 +128,15 @@ fn new_store(seed: u64) -> Store<Interleaved> {
     Store::new(Interleaved::new(seed), StoreConfig::default())
 }
 
+/// The customer's first mail, kept alone: the ticket later intakes race on.
+fn first_mail(store: &Store<Interleaved>, lane: &Lane) -> tr_core::Ticket {
+    let first = email("ana@acme.example", "CSV export fails", BODY, "m1@acme.example");
+    match pollster::block_on(store.intake(lane.intake(first, 0))).unwrap() {
+        IntakeOutcome::Created { ticket, .. } => ticket,
+        other => panic!("{other:?}"),
+    }
+}
+
 const BODY: &str = "The CSV export of the Projects report fails with \"Export failed, try again later\" since this morning. \
     We need the export for our monthly client billing.";
 
@@ -174,11 +183,7 @@ fn eight_posts_of_one_customer_on_one_problem_at_once_are_one_ticket_with_every_
 fn concurrent_replies_to_one_ticket_are_all_listed() {
     for seed in 0..SEEDS {
         let (store, lane) = (new_store(seed), Lane::default());
-        let first = email("ana@acme.example", "CSV export fails", BODY, "m1@acme.example");
-        let ticket = match pollster::block_on(store.intake(lane.intake(first, 0))).unwrap() {
-            IntakeOutcome::Created { ticket, .. } => ticket,
-            other => panic!("{other:?}"),
-        };
+        let ticket = first_mail(&store, &lane);
         let replies: Vec<_> = (0..6)
             .map(|i| {
                 reply(
@@ -200,11 +205,7 @@ fn concurrent_replies_to_one_ticket_are_all_listed() {
 fn a_close_racing_an_append_loses_neither() {
     for seed in 0..SEEDS {
         let (store, lane) = (new_store(seed), Lane::default());
-        let first = email("ana@acme.example", "CSV export fails", BODY, "m1@acme.example");
-        let ticket = match pollster::block_on(store.intake(lane.intake(first, 0))).unwrap() {
-            IntakeOutcome::Created { ticket, .. } => ticket,
-            other => panic!("{other:?}"),
-        };
+        let ticket = first_mail(&store, &lane);
         let answer = reply(email("ana@acme.example", "Re: CSV export fails", "It fails at 40% now.", "r1@acme.example"), Some("m1@acme.example"), &[]);
         let close = async {
             store.close(&ticket.id).await?;
