@@ -8,7 +8,7 @@ Key decisions:
   killed on its own. The queues, bucket and bucket notification are made once by a short `tr-intake up` in
   embedded mode (the only way to create the notification), whose state folder the standalone endpoint then serves.
 - Every submission carries a unique marker (`soak-f00012`: lane letter + number) in its subject, so the store's
-  message list (`tr-intake tickets ID`, whose messages keep their subjects) and the fake model's per-marker call
+  message list (`tr-intake tickets ID --json`, whose messages keep their subjects) and the fake model's per-marker call
   counts (the model sees `Subject: …`) can be matched to what was sent without reading the store behind the CLI.
 - A submission is acknowledged when its lane said so (form 202, chat 200/201, S3 PutObject 200). Clients retry
   5xx, 429 and connection failures with the same idempotency key (same nonce, same conversation, same bytes),
@@ -522,7 +522,7 @@ class Soak:
         ids = [line.split()[0] for line in r.stdout.splitlines() if re.match(r"^[0-9A-Z]{26}\s", line)]
         records = []
         for tid in ids:
-            r = self.cli("tickets", tid)
+            r = self.cli("tickets", tid, "--json")
             if r.returncode != 0:
                 raise RuntimeError(f"tr-intake tickets {tid} failed: {r.stderr}")
             records.append(json.loads(r.stdout))

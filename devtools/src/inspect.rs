@@ -1,5 +1,5 @@
-//! Looking at a pipeline from the command line: the tickets in the store (with their tags, merges and
-//! messages), queue depths (dead-letter queues included), and moving dead-lettered messages back.
+//! Looking at a pipeline from the command line: the tickets in the store, one line each (one ticket in full is
+//! [`crate::show`]), queue depths (dead-letter queues included), and moving dead-lettered messages back.
 //!
 //! Key decisions: tickets are read through tr-core's [`Store::load`] over the host's SQLite file
 //! ([`SqliteStore`] implements tr-core's [`Kv`]), so the key layout and the record's shape stay tr-core's;
@@ -53,7 +53,8 @@ impl Kv for SqliteStore {
     }
 }
 
-fn store(manifest: &Path) -> anyhow::Result<Store<SqliteStore>> {
+/// The ticket store in the SQLite file `up` keeps beside `manifest` (tests write into it through this too).
+pub fn store(manifest: &Path) -> anyhow::Result<Store<SqliteStore>> {
     let file = crate::local_aws::state_dir(manifest).join("sqlite_key_value.db");
     anyhow::ensure!(file.is_file(), "{} is missing: no ticket has been stored yet", file.display());
     Ok(Store::new(SqliteStore(SqliteKv::open(&file)?), StoreConfig::default()))
@@ -79,13 +80,8 @@ pub fn tickets(manifest: &Path) -> anyhow::Result<Vec<TicketRecord>> {
     Ok(records)
 }
 
-/// The whole record of ticket `id`, with its reading.
-pub fn ticket(manifest: &Path, id: &str) -> anyhow::Result<TicketRecord> {
-    load(&store(manifest)?, id)?.ok_or_else(|| anyhow::anyhow!("no ticket {id}"))
-}
-
 /// An enum's name as the wire format spells it (`medium`, `form`): the types' own serde names, not a copy.
-fn wire_name(value: impl Serialize) -> String {
+pub fn wire_name(value: impl Serialize) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "?".to_owned())
 }
 

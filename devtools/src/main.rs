@@ -16,7 +16,7 @@ use tr_core::store::{KvError, MemoryKv};
 use tr_core::{Vars, Wiring};
 use tr_devtools::eval::{MODEL_TIMEOUT, Progress, SystemRuntime};
 use tr_tests::native::UreqTransport;
-use tr_devtools::{eval, inspect, mail_drop, startup};
+use tr_devtools::{eval, inspect, mail_drop, show, startup};
 use tr_host::app::{App, Options, manifest_path};
 
 #[derive(Parser)]
@@ -65,10 +65,17 @@ enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
-    /// List the stored tickets, or show one in full.
+    /// List the stored tickets, or show one in full: every message with its lane, time, how it joined,
+    /// its sender's verification and its text.
     Tickets {
-        /// A ticket id: print its whole record (messages, merges, reading) as JSON.
+        /// A ticket id (a 26-character ULID, as `tickets` lists them), or the Message-ID of any email on the
+        /// ticket, with or without its angle brackets (anything that is not a ticket id is taken as one; a
+        /// Message-ID no stored email has exits non-zero).
+        #[arg(value_name = "ID|MESSAGE-ID")]
         id: Option<String>,
+        /// With ID: the stored record as JSON, each message whole (text, raw body, merge, verification).
+        #[arg(long, requires = "id")]
+        json: bool,
         #[arg(short = 'f', long = "from", default_value = "spin.toml")]
         manifest: PathBuf,
     },
@@ -218,11 +225,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Tickets { id: Some(id), manifest } => {
-            println!("{}", serde_json::to_string_pretty(&inspect::ticket(&manifest_path(&manifest), &id)?)?);
+        Command::Tickets { id: Some(id), json, manifest } => {
+            let found = show::find(&manifest_path(&manifest), &id)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&show::json(&found)?)?);
+            } else {
+                print!("{}", show::render(&found));
+            }
             Ok(())
         }
-        Command::Tickets { id: None, manifest } => {
+        Command::Tickets { id: None, manifest, .. } => {
             let records = inspect::tickets(&manifest_path(&manifest))?;
             for record in &records {
                 println!("{}", inspect::ticket_line(record));

@@ -81,9 +81,13 @@ fn up_with_nothing_configured_runs_the_whole_pipeline() {
         list.lines().find(|l| l.contains(" email ") && !l.contains("(not read yet)")).map(str::to_owned)
     });
     let id = line.split_whitespace().next().unwrap().to_owned();
-    let record: serde_json::Value = serde_json::from_str(&cli(&dir, &["tickets", &id])).unwrap();
+    let record: serde_json::Value = serde_json::from_str(&cli(&dir, &["tickets", &id, "--json"])).unwrap();
     assert_eq!(record["ticket"]["source"], "email");
     assert!(record["ticket"]["reading"]["topic"].is_string(), "{record}");
+    // For a person: the reading and the mail's text without its quoted history, found by its Message-ID too.
+    let shown = cli(&dir, &["tickets", "<first-7f3a@mail.example.com>"]);
+    assert!(shown.starts_with(&format!("ticket {id} · email · ")) && shown.contains("\n  reading     topic "), "{shown}");
+    assert!(shown.contains("\n    Hi, my card was charged twice for the November invoice (INV-2291).\n") && !shown.contains("> Your invoice"), "{shown}");
 
     // The form lane is wired to the same queue.
     let form = json!({"site_key": "local-site-key", "nonce": "n-embedded-1", "email": "ana@example.com",
