@@ -21,7 +21,7 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::Value;
 use tr_core::store::record::{self, MessageEntry, MessageRef};
-use tr_core::store::{Kv, Link, LinkReason, Merge, MergeReason, Message, StoredTicket, TicketRecord, keys};
+use tr_core::store::{Kv, Link, Merge, MergeReason, Message, StoredTicket, TicketRecord, keys};
 use tr_core::{Source, TicketFlag};
 
 use crate::inspect::{self, wire_name};
@@ -134,31 +134,47 @@ fn shown(ticket: &StoredTicket) -> Vec<Shown<'_>> {
         .collect()
 }
 
-/// How a message joined its ticket, in words.
-fn joined(merge: Option<&Merge>) -> String {
-    match merge {
-        None => "created the ticket".to_owned(),
-        Some(m) => match m.reason {
-            MergeReason::Thread => format!("reply by thread ({})", m.detail),
-            MergeReason::Duplicate => format!("duplicate merge, score {:.3}", m.score),
-            MergeReason::SameKey => format!("same-key ({})", m.detail),
-        },
-    }
+/// A stored value's JSON. The ticket's status, a link's reason and a merge's reopening are read by the names the
+/// store writes, not matched on tr-core's types: a status or reason tr-core adds shows here by its own name
+/// without a change, and records from before statuses (only `closed`) still read.
+fn stored(value: impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or_default()
 }
 
-fn status(record: &TicketRecord) -> &'static str {
-    if record.closed { "closed" } else { "open" }
+/// How a message joined its ticket, in words.
+fn joined(merge: Option<&Merge>) -> String {
+    let Some(m) = merge else { return "created the ticket".to_owned() };
+    let how = match m.reason {
+        MergeReason::Thread => format!("reply by thread ({})", m.detail),
+        MergeReason::Duplicate => format!("duplicate merge, score {:.3}", m.score),
+        MergeReason::SameKey => format!("same-key ({})", m.detail),
+    };
+    if stored(m)["reopened"] == true { format!("{how}, reopened the ticket") } else { how }
+}
+
+/// `open`, `solved`, `closed` as the record says, and since when and by which router command when it says so.
+fn status(record: &TicketRecord) -> (String, Option<String>) {
+    let r = stored(record);
+    let legacy = if r["closed"] == true { "closed" } else { "open" };
+    let status = r["status"].as_str().unwrap_or(legacy).to_owned();
+    let set_by = r["status_command"].as_str().map(|command| match r["status_at"].as_str() {
+        Some(at) => format!("{status} since {at}, by router command {command}"),
+        None => format!("{status} by router command {command}"),
+    });
+    (status, set_by)
 }
 
 fn link_line(link: &Link) -> String {
-    let what = match link.reason {
-        LinkReason::PossibleDuplicate => "alike but not merged (a person may merge them)",
-        LinkReason::UnverifiedSender => "named or threaded onto it, but SES's verdicts did not vouch for the sender",
-        LinkReason::OtherSender => "named or threaded onto it, from someone not on that ticket",
-        LinkReason::Closed => "a follow-up of that ticket, which is closed",
-        LinkReason::Full => "continues that ticket, which is full",
+    let reason = wire_name(link.reason);
+    let what = match reason.as_str() {
+        "possible-duplicate" => "alike but not merged (a person may merge them)",
+        "unverified-sender" => "named or threaded onto it, but SES's verdicts did not vouch for the sender",
+        "other-sender" => "named or threaded onto it, from someone not on that ticket",
+        "closed" | "follow-up-of" => "a follow-up of that ticket, which was closed or solved",
+        "full" => "continues that ticket, which is full",
+        _ => "related",
     };
-    format!("{} → {}: {what} ({})", wire_name(link.reason), link.ticket_id, link.via)
+    format!("{reason} → {}: {what} ({})", link.ticket_id, link.via)
 }
 
 fn flag_list(flags: &[TicketFlag]) -> String {
@@ -181,12 +197,16 @@ pub fn render(found: &Found) -> String {
     let mut out = String::new();
     let count = record.messages.len();
     let plural = if count == 1 { "" } else { "s" };
-    let _ = writeln!(out, "ticket {} · {} · {} · {count} message{plural}", t.id, wire_name(t.source), status(record));
+    let (status, set_by) = status(record);
+    let _ = writeln!(out, "ticket {} · {} · {status} · {count} message{plural}", t.id, wire_name(t.source));
     let mut field = |name: &str, value: &str| {
         let _ = writeln!(out, "  {name:<11} {value}");
     };
     if let Some(mid) = &found.message_id {
         field("found by", &format!("Message-ID <{mid}>"));
+    }
+    if let Some(set_by) = set_by {
+        field("status", &set_by);
     }
     field("customer", &person(t.customer.email.as_deref(), t.customer.name.as_deref()));
     field("subject", &t.subject);
