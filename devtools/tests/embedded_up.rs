@@ -7,25 +7,14 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use common::pipeline::repo;
-use common::{RunningHost, post, start_cleared, target_dir};
+use common::pipeline::{repo, repository_app};
+use common::{RunningHost, post, start_cleared};
 use serde_json::json;
 
-/// The repository's spin.toml in a fresh folder, pointing at the built components and the rules sheet.
 fn app() -> PathBuf {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    let dir = target_dir().join("tmp/host-tests").join(format!("embedded-{nanos}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let wasm = target_dir().join("wasm32-wasip2/release");
-    let rules = repo().join("rules").canonicalize().unwrap();
-    let manifest = std::fs::read_to_string(repo().join("spin.toml"))
-        .unwrap()
-        .replace("target/wasm32-wasip2/release/", &format!("{}/", wasm.display()))
-        .replace("source = \"rules\"", &format!("source = \"{}\"", rules.display()));
-    std::fs::write(dir.join("spin.toml"), manifest).unwrap();
-    dir
+    repository_app("embedded")
 }
 
 /// The environment of a new machine: nothing that points at AWS (the test runner's own settings removed).
@@ -156,22 +145,10 @@ fn depth(table: &str, queue: &str) -> u64 {
 fn send_raw(state: &serde_json::Value, queue: &str, body: &str) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let credentials = aws_credential_types::Credentials::new(
-            state["access_key_id"].as_str().unwrap(),
-            state["secret_access_key"].as_str().unwrap(),
-            None,
-            None,
-            "test",
-        );
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(state["endpoint"].as_str().unwrap())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(credentials)
-            .load()
-            .await;
-        aws_sdk_sqs::Client::new(&config)
+        let state: tr_devtools::local_aws::LocalAwsState = serde_json::from_value(state.clone()).unwrap();
+        aws_sdk_sqs::Client::new(&state.sdk_config().await)
             .send_message()
-            .queue_url(state["queues"][queue].as_str().unwrap())
+            .queue_url(state.queues[queue].as_str())
             .message_body(body)
             .send()
             .await

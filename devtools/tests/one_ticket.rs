@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::pipeline::repo;
-use common::{RunningHost, Reply, post, start_cleared, target_dir};
+use common::pipeline::repository_app;
+use common::{RunningHost, Reply, post, start_cleared};
 use serde_json::{Value, json};
 use tr_core::store::TicketRecord;
 
@@ -31,16 +31,7 @@ struct Up {
 impl Up {
     /// `up` on a fresh copy of the repository's spin.toml; `env`: what the operator set on top of the defaults.
     fn start(name: &str, env: &[(&str, &str)]) -> Up {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-        let dir = target_dir().join("tmp/host-tests").join(format!("{name}-{nanos}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let wasm = target_dir().join("wasm32-wasip2/release");
-        let rules = repo().join("rules").canonicalize().unwrap();
-        let manifest = std::fs::read_to_string(repo().join("spin.toml"))
-            .unwrap()
-            .replace("target/wasm32-wasip2/release/", &format!("{}/", wasm.display()))
-            .replace("source = \"rules\"", &format!("source = \"{}\"", rules.display()));
-        std::fs::write(dir.join("spin.toml"), manifest).unwrap();
+        let dir = repository_app(name);
         // The form needs a site key and an allowed origin to take posts at all; everything else is `up`'s.
         let mut vars = vec![("SPIN_VARIABLE_FORM_SITE_KEY", "local-site-key"), ("SPIN_VARIABLE_FORM_ALLOWED_ORIGINS", ORIGIN)];
         vars.extend_from_slice(env);
@@ -113,24 +104,11 @@ impl Up {
 
     /// Receives from the read queue (the router's side) until `n` events came or `seconds` passed.
     fn read_queue(&self, n: usize, seconds: u64) -> Vec<Value> {
-        let state: Value = serde_json::from_slice(&std::fs::read(self.dir.join(".spin/local-aws.json")).unwrap()).unwrap();
+        let state = tr_devtools::local_aws::LocalAwsState::load(&self.dir.join("spin.toml")).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            let credentials = aws_credential_types::Credentials::new(
-                state["access_key_id"].as_str().unwrap(),
-                state["secret_access_key"].as_str().unwrap(),
-                None,
-                None,
-                "test",
-            );
-            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(state["endpoint"].as_str().unwrap())
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(credentials)
-                .load()
-                .await;
-            let sqs = aws_sdk_sqs::Client::new(&config);
-            let url = state["queues"]["tr-read-tickets"].as_str().unwrap();
+            let sqs = aws_sdk_sqs::Client::new(&state.sdk_config().await);
+            let url = state.queues["tr-read-tickets"].as_str();
             let deadline = Instant::now() + Duration::from_secs(seconds);
             let mut out = Vec::new();
             while out.len() < n && Instant::now() < deadline {

@@ -17,6 +17,22 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The repository's spin.toml in a fresh folder under the target directory, pointing at the built components and
+/// the rules sheet; everything else as shipped.
+pub fn repository_app(name: &str) -> PathBuf {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let dir = target_dir().join("tmp/host-tests").join(format!("{name}-{nanos}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wasm = target_dir().join("wasm32-wasip2/release");
+    let rules = repo().join("rules").canonicalize().unwrap();
+    let manifest = std::fs::read_to_string(repo().join("spin.toml"))
+        .unwrap()
+        .replace("target/wasm32-wasip2/release/", &format!("{}/", wasm.display()))
+        .replace("source = \"rules\"", &format!("source = \"{}\"", rules.display()));
+    std::fs::write(dir.join("spin.toml"), manifest).unwrap();
+    dir
+}
+
 pub struct Pipeline {
     pub host: RunningHost,
     /// The environment the host was started with (credentials, endpoints, `SPIN_VARIABLE_*`).
