@@ -8,7 +8,7 @@
 use std::time::{Duration, SystemTime};
 
 use pollster::block_on;
-use tr_core::store::{Intake, IntakeOutcome, KeyReuse, MemoryKv, OpCounts, Store, StoreConfig, StoreError};
+use tr_core::store::{Intake, IntakeOutcome, KeyReuse, MemoryKv, OpCounts, StatusCommand, Store, StoreConfig, StoreError, TicketStatus};
 use tr_core::{Limits, Source, ThreadIds, Ticket, TicketDraft, TicketFlag};
 
 /// 2026-11-26T09:00:00Z.
@@ -143,7 +143,8 @@ fn run(size: usize) -> Vec<(&'static str, OpCounts)> {
     // needs a pointer of its own.
     let t = b.ticket(draft(Source::Form, Some("c10@bench.example"), "Login", "I cannot log in after the password reset.", "n-c10"), now + 8_000);
     let IntakeOutcome::Created { ticket: closed, .. } = b.intake(Intake::new(t)) else { panic!() };
-    block_on(b.store.close(&closed.id)).unwrap();
+    let close = StatusCommand { ticket_id: closed.id.clone(), status: TicketStatus::Closed, command_id: "close".into(), at: closed.received_at.clone() };
+    block_on(b.store.set_status(&close)).unwrap().expect("the ticket exists");
     let mut d = reply(draft(Source::Email, Some("c10@bench.example"), "Re: Login", "I cannot log in after the password reset either.", "m1@c10"),
         Some("agent-2@help"), &["m1@c8", "agent-2@help"]);
     d.idempotency_key = "s3://tr-raw-mail/c10".into();

@@ -20,6 +20,8 @@
 //! - [`s3_event`]: S3 event notifications (direct or SNS-wrapped, test events, URL-encoded keys).
 //! - [`s3_client`]: S3 GetObject, SigV4-signed, path-style or virtual-hosted, under a size cap.
 //! - [`reader`]: the read stage: rules sheet, the one model request, strict answers, offline reader, read lane.
+//! - [`router_events`]: what the router receives on the read queue (read ticket, append, status
+//!   acknowledgement), each with a stable `event_id`; the contract is `docs/router-events.schema.json`.
 //! - [`http_answer`]: the HTTP lanes' JSON error shape, their [`http_answer::Reply`], and request guards (size,
 //!   content type, method); [`request_body`] reads a body never past its limit; [`dependency_answer`] is what
 //!   a lane answers when the store or queue fails.
@@ -50,6 +52,7 @@ pub mod normalise;
 pub mod reader;
 pub mod request_body;
 pub mod retry;
+pub mod router_events;
 pub mod s3_client;
 pub mod s3_event;
 pub mod sigv4;

@@ -10,11 +10,13 @@ use std::cell::{Cell, RefCell};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
-use tr_core::store::keep::{QueueEvent, decode_event, encode_read_append, keep};
+use tr_core::router_events::{self, encode_read_append};
+use tr_core::store::lifecycle::MAX_COMMAND_ID;
+use tr_core::store::keep::{QueueEvent, decode_event, keep};
 use tr_core::store::record::{CUSTOMER_INDEX_BYTES, LinkReason, RECORD_BYTES, TicketRecord};
-use tr_core::store::{Intake, MemoryKv, Store, StoreConfig};
+use tr_core::store::{Intake, MemoryKv, StatusCommand, StatusOutcome, Store, StoreConfig, TicketStatus};
 use tr_core::transport::{HttpRequest, HttpResponse, Runtime, Transport, TransportError};
-use tr_core::{Credentials, Limits, Reading, Source, SqsClient, SqsConfig, ThreadIds, TicketDraft, TicketFlag, Tone, Urgency, wire};
+use tr_core::{Credentials, Limits, Reading, Source, SqsClient, SqsConfig, ThreadIds, TicketDraft, TicketFlag, Tone, Urgency};
 
 const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/tr-tickets";
 /// SQS's limit (body and attributes), and DynamoDB's item limit (key and value).
@@ -179,17 +181,28 @@ fn the_worst_input_keeps_every_item_and_message_under_its_limit() {
                 tickets += 1;
                 t.reading = Some(reading.clone());
                 t.flags = TicketFlag::ALL.to_vec();
-                wire::encode(&t)
+                router_events::ticket_message(&t).body
             }
             QueueEvent::Append(a) => {
                 appends += 1;
                 encode_read_append(&a, &reading, &TicketFlag::ALL)
             }
+            QueueEvent::Status(_) => unreachable!("the lanes send no status command"),
         };
         assert!(forwarded.len() <= SQS_LIMIT, "forwarded {} bytes", forwarded.len());
         largest_sent = largest_sent.max(forwarded.len());
     }
     assert_eq!(tickets + appends, 1 + REPLIES + 24);
+
+    // The router closes the full ticket with the longest command id: the record still fits.
+    let full_record = records.iter().find(|r| r.is_full()).expect("a full record");
+    let command_id = "c".repeat(MAX_COMMAND_ID);
+    let close = StatusCommand::new(&full_record.ticket.id, TicketStatus::Closed, &command_id, SystemTime::UNIX_EPOCH + Duration::from_secs(4_000_000_000)).unwrap();
+    let ack = pollster::block_on(w.store.set_status(&close)).unwrap().expect("the ticket exists");
+    assert_eq!(ack.outcome, StatusOutcome::Applied);
+    let stored = w.store.kv().snapshot()[&format!("tr/t/{}", full_record.ticket.id)].clone();
+    assert!(stored.len() <= RECORD_BYTES, "record after a status change: {} bytes", stored.len());
+    assert!(router_events::status_ack_message(&ack).size_bytes() <= SQS_LIMIT);
     assert!(appends > 0 && tickets > 1);
     let first: Value = serde_json::from_str(&w.queue.bodies.borrow()[0]).unwrap();
     let flags = first["ticket"]["flags"].as_array().unwrap();

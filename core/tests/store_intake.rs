@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use pollster::block_on;
-use tr_core::store::{IntakeOutcome, KeyReuse, LinkReason, MemoryKv, MergeReason, Store, StoreConfig, StoreError};
+use tr_core::store::{IntakeOutcome, KeyReuse, LinkReason, MemoryKv, MergeReason, Store, StoreConfig, StoreError, TicketStatus};
 use tr_core::{Reading, TicketFlag, Tone, Urgency};
 
 const FORM_BODY: &str = "Since this morning the CSV export of the Projects report fails with \"Export failed, try again later\". \
@@ -240,13 +240,13 @@ fn a_stranger_replying_to_a_thread_gets_a_linked_ticket_a_cc_does_not() {
 fn a_closed_ticket_takes_no_more_messages() {
     let (store, lane) = (store(), Lane::default());
     let t = created(&run(&store, lane.intake(email("ana@acme.example", "CSV export fails", EMAIL_BODY, "m1@acme"), 0))).clone();
-    assert!(block_on(store.close(&t.id)).unwrap());
+    assert!(block_on(store.set_status(&status(&t.id, TicketStatus::Closed, "c1", 1))).unwrap().is_some());
     let r = reply(email("ana@acme.example", "Re: CSV export fails", "It is broken again.", "m2@acme"), Some("m1@acme"), &[]);
     let follow_up = created(&run(&store, lane.intake(r, 60))).clone();
     let stored = block_on(store.load(&follow_up.id)).unwrap().unwrap();
-    assert_eq!(stored.record.links[0].reason, LinkReason::Closed);
+    assert_eq!(stored.record.links[0].reason, LinkReason::FollowUpOf);
     created(&run(&store, lane.intake(form("ana@acme.example", "CSV export fails", FORM_BODY, "nonce-9"), 61)));
-    assert!(!block_on(store.close("01KB0Y3J5V6N2Q8R9S0T1V2W3X")).unwrap());
+    assert!(block_on(store.set_status(&status("01KB0Y3J5V6N2Q8R9S0T1V2W3X", TicketStatus::Closed, "c2", 2))).unwrap().is_none());
 }
 
 #[test]

@@ -14,6 +14,12 @@
 //!   instead, so it is dead-lettered and replayed once fixed rather than every ticket read `unsure`.
 //! - Throttling, not-ready, 5xx, timeouts: [`LaneError::Retry`] (the message comes back), unless an offline
 //!   fallback is configured, which then reads the ticket at once (and says so in the outcome).
+//! - The router's status command (solved, closed, open; [`crate::store::lifecycle`]) arrives on the same queue:
+//!   applied to the ticket's record, then acknowledged on the read queue — no model call. A command for a ticket
+//!   this store does not have is [`LaneError::Permanent`]: it cannot succeed later, so it goes to the
+//!   dead-letter queue for a person rather than round the queue. The same command again is acknowledged again
+//!   (the same `event_id`), changing nothing.
+//! - What goes to the read queue is [`crate::router_events`]: every event with its stable `event_id`.
 
 use super::answer::Usage;
 use super::model_client::{DEFAULT_BEDROCK_MODEL, ModelClient, ModelError, Provider};
@@ -23,9 +29,10 @@ use super::rules_sheet::{RulesSheet, UNSURE};
 use crate::credentials::Secret;
 use crate::guest_failure::GuestFailure;
 use crate::lane_error::LaneError;
+use crate::router_events;
 use crate::sqs_client::{OutgoingMessage, SqsClient};
-use crate::store::keep::{APPEND_EVENT, QueueEvent, decode_event, encode_read_append, store_error};
-use crate::store::{Append, Kv, Store};
+use crate::store::keep::{QueueEvent, decode_event, store_error};
+use crate::store::{Append, Kv, StatusAck, StatusCommand, Store};
 use crate::ticket::{Reading, Ticket, TicketFlag, Tone, Urgency};
 use crate::transport::{Runtime, Transport};
 use crate::vars::{VarError, Vars};
@@ -111,6 +118,14 @@ impl<T: Transport + Clone, R: Runtime + Clone, K: Kv> ReadWorker<T, R, K> {
             ReadOutcome::AppendForwarded { ticket_id, message_id } => {
                 format!("[read] ticket {ticket_id}: message {message_id} appended, forwarded with its reading, no model call")
             }
+            ReadOutcome::StatusAcknowledged(ack) => format!(
+                "[read] ticket {}: status command {} ({}) {}, now {}, acknowledged, no model call",
+                ack.ticket_id,
+                ack.command_id,
+                ack.requested.as_str(),
+                ack.outcome.as_str(),
+                ack.status.as_str()
+            ),
             ReadOutcome::Read { ticket_id, reading, by, calls, usage, stored, error, .. } => {
                 let urgency = format!("{:?}", reading.urgency).to_lowercase();
                 let tone = format!("{:?}", reading.tone).to_lowercase();
@@ -159,6 +174,8 @@ pub enum ReadOutcome {
     AlreadyRead { ticket_id: String },
     /// An append event (a reply or merged duplicate): passed on with the ticket's reading, no model call.
     AppendForwarded { ticket_id: String, message_id: String },
+    /// The router's status command, applied (or found applied, or superseded) and acknowledged.
+    StatusAcknowledged(StatusAck),
 }
 
 pub struct ReadLane<'a, T, R, K> {
@@ -175,6 +192,7 @@ impl<T: Transport, R: Runtime, K: Kv> ReadLane<'_, T, R, K> {
         let ticket = match decode_event(body).map_err(|e| LaneError::Permanent(format!("not a ticket: {e}")))? {
             QueueEvent::Ticket(ticket) => ticket,
             QueueEvent::Append(append) => return self.forward_append(append).await,
+            QueueEvent::Status(command) => return self.apply_status(command).await,
         };
         if let Some(stored) = self.store.reading_of(&ticket.id).await.map_err(store_error)? {
             // Read before, but the forward may be what failed: send it again (the router may see a ticket twice,
@@ -198,30 +216,42 @@ impl<T: Transport, R: Runtime, K: Kv> ReadLane<'_, T, R, K> {
         let Some(stored) = self.store.reading_of(&append.ticket_id).await.map_err(store_error)? else {
             return Err(LaneError::Retry(format!("ticket {} is not read yet; its append waits", append.ticket_id)));
         };
-        if let Some(url) = self.read_queue_url {
-            let message = OutgoingMessage {
-                entry_id: "append".into(),
-                body: encode_read_append(&append, &stored.reading, &stored.flags),
-                attributes: vec![("ticket-id".into(), append.ticket_id.clone()), ("event".into(), APPEND_EVENT.into())],
-                group_id: Some(append.ticket_id.clone()),
-                deduplication_id: Some(format!("append-{}", append.message.id)),
-            };
-            self.sqs.send_message(url, &message).await.map_err(|e| LaneError::classify(e.is_retryable(), "read-tickets queue", e))?;
-        }
+        self.send(router_events::append_message(&append, &stored.reading, &stored.flags)).await?;
         Ok(ReadOutcome::AppendForwarded { ticket_id: append.ticket_id, message_id: append.message.id })
+    }
+
+    /// The router's command onto the record, then its acknowledgement. Applied first: if the acknowledgement
+    /// fails, the redelivered command finds itself applied and is acknowledged then.
+    async fn apply_status(&self, command: StatusCommand) -> Result<ReadOutcome, LaneError> {
+        let Some(ack) = self.store.set_status(&command).await.map_err(store_error)? else {
+            return Err(LaneError::Permanent(format!(
+                "status command {}: there is no ticket {} in this store",
+                command.command_id, command.ticket_id
+            )));
+        };
+        self.send(router_events::status_ack_message(&ack)).await?;
+        Ok(ReadOutcome::StatusAcknowledged(ack))
+    }
+
+    /// One event onto the read-tickets queue, when there is one.
+    async fn send(&self, message: OutgoingMessage) -> Result<(), LaneError> {
+        let Some(url) = self.read_queue_url else { return Ok(()) };
+        self.sqs.send_message(url, &message).await.map_err(|e| LaneError::classify(e.is_retryable(), "read-tickets queue", e))?;
+        Ok(())
     }
 
     /// The read ticket onto the read-tickets queue, when there is one.
     async fn forward(&self, mut ticket: Ticket, reading: &Reading, flags: &[TicketFlag]) -> Result<(), LaneError> {
-        let Some(url) = self.read_queue_url else { return Ok(()) };
+        if self.read_queue_url.is_none() {
+            return Ok(());
+        }
         ticket.reading = Some(reading.clone());
         for flag in flags {
             if !ticket.flags.contains(flag) {
                 ticket.flags.push(*flag);
             }
         }
-        self.sqs.send_ticket(url, &ticket).await.map_err(|e| LaneError::classify(e.is_retryable(), "read-tickets queue", e))?;
-        Ok(())
+        self.send(router_events::ticket_message(&ticket)).await
     }
 }
 

@@ -23,6 +23,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::keys;
 use super::kv::{Kv, KvError};
+use super::lifecycle::{CommandError, StatusAck, StatusCommand, TicketStatus};
 use super::record::{
     self, Link, LinkReason, Merge, MergeReason, Message, MessageEntry, RECORD_VERSION, Recent, RecentTickets,
     RecordError, StoredReading, TicketRecord,
@@ -60,6 +61,9 @@ pub struct StoreConfig {
     pub raw_body_limit: usize,
     /// Most participants a ticket keeps.
     pub participant_cap: usize,
+    /// How long after a ticket is solved a reply in its thread (or naming it) reopens it; later, it starts a
+    /// follow-up ticket ([`super::lifecycle`]).
+    pub reopen_window: Duration,
 }
 
 impl Default for StoreConfig {
@@ -75,6 +79,7 @@ impl Default for StoreConfig {
             recent_cap: 8,
             raw_body_limit: 64_000,
             participant_cap: 20,
+            reopen_window: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -229,6 +234,9 @@ pub enum StoreError {
     /// stored; the same content under a new key will be kept.
     #[error("the idempotency key already names a different message; nothing was kept")]
     KeyReused,
+    /// A status command that is not one ([`StatusCommand::checked`]).
+    #[error("status command refused: {0}")]
+    BadCommand(#[from] CommandError),
 }
 
 impl StoreError {
@@ -323,9 +331,9 @@ impl<K: Kv> Store<K> {
             && let (Some(rec), rec_watch) = self.watch::<TicketRecord>(&keys::ticket(&r)).await?
         {
             let via = "ticket reference".to_owned();
-            match admit(&rec, sender.as_deref(), verified) {
-                Ok(()) => {
-                    let merge = merge_of(&message, MergeReason::SameKey, 1.0, via);
+            match admit(&rec, sender.as_deref(), verified, now_ms, &self.config) {
+                Ok(reopened) => {
+                    let merge = Merge { reopened, ..merge_of(&message, MergeReason::SameKey, 1.0, via) };
                     return self.append(key, EntryWrite::Create(entry_watch), message, (rec, rec_watch), merge).await;
                 }
                 Err(reason) => link = Some(Link { ticket_id: r, reason, via }),
@@ -338,9 +346,9 @@ impl<K: Kv> Store<K> {
                 let Some(entry) = self.get::<MessageEntry>(&keys::thread(&id)).await? else { continue };
                 let (Some(rec), rec_watch) = self.watch::<TicketRecord>(&keys::ticket(&entry.ticket_id)).await? else { continue };
                 let via = format!("{header} <{id}>");
-                match admit(&rec, sender.as_deref(), verified) {
-                    Ok(()) => {
-                        let merge = merge_of(&message, MergeReason::Thread, 1.0, via);
+                match admit(&rec, sender.as_deref(), verified, now_ms, &self.config) {
+                    Ok(reopened) => {
+                        let merge = Merge { reopened, ..merge_of(&message, MergeReason::Thread, 1.0, via) };
                         return self.append(key, EntryWrite::Create(entry_watch), message, (rec, rec_watch), merge).await;
                     }
                     Err(reason) => {
@@ -361,7 +369,7 @@ impl<K: Kv> Store<K> {
             let scored = self.scored(&list, &fingerprint, now_ms);
             if let Some((best, sim)) = best_of(&scored, |s| self.config.merges(s))
                 && let (Some(rec), rec_watch) = self.watch::<TicketRecord>(&keys::ticket(&best.ticket_id)).await?
-                && !rec.closed
+                && rec.is_open()
                 && !rec.is_full()
             {
                 let merge = self.duplicate_merge(&message, best, sim, now_ms);
@@ -421,18 +429,19 @@ impl<K: Kv> Store<K> {
         Ok(Some(StoredTicket { record, messages }))
     }
 
-    /// Marks a ticket closed: later duplicates and replies start a new ticket that links to it. Returns false
-    /// when there is no such ticket. (A read-modify-write of the record, like an append: see the race note.)
-    pub async fn close(&self, ticket_id: &str) -> Result<bool, StoreError> {
-        let key = keys::ticket(ticket_id);
+    /// Applies the router's status command to its ticket ([`super::lifecycle`]: solved or closed, later
+    /// duplicates start a new ticket; a reply reopens a solved ticket within the window, else starts a follow-up).
+    /// `None` when there is no such ticket. One read, and one compare-and-swap only when the status changes: the
+    /// same command twice writes once. A concurrent append or command that lands first makes it read the record
+    /// and decide again.
+    pub async fn set_status(&self, command: &StatusCommand) -> Result<Option<StatusAck>, StoreError> {
+        let command = command.clone().checked()?;
+        let key = keys::ticket(&command.ticket_id);
         for _ in 0..MAX_SWAPS {
-            let (Some(mut record), watch) = self.watch::<TicketRecord>(&key).await? else { return Ok(false) };
-            if record.closed {
-                return Ok(true);
-            }
-            record.closed = true;
-            if self.swap(watch, &key, &record).await? {
-                return Ok(true);
+            let (Some(mut record), watch) = self.watch::<TicketRecord>(&key).await? else { return Ok(None) };
+            let (ack, changed) = record.apply_command(&command);
+            if !changed || self.swap(watch, &key, &record).await? {
+                return Ok(Some(ack));
             }
         }
         Err(StoreError::Contended { key })
@@ -588,7 +597,7 @@ impl<K: Kv> Store<K> {
             let scored = self.scored(&added, fingerprint, now_ms);
             if let Some((best, sim)) = best_of(&scored, |s| self.config.merges(s))
                 && let (Some(rec), rec_watch) = self.watch::<TicketRecord>(&keys::ticket(&best.ticket_id)).await?
-                && !rec.closed
+                && rec.is_open()
                 && !rec.is_full()
             {
                 let merge = self.duplicate_merge(message, best, sim, now_ms);
@@ -669,7 +678,11 @@ impl<K: Kv> Store<K> {
             let (fresh, w) = self.watch::<TicketRecord>(&ticket_key).await?;
             // `Some(link)`: the message cannot join this ticket any more and becomes its own.
             let fall_back = match &fresh {
-                Some(r) if r.closed => Some(Some(LinkReason::Closed)),
+                // Solved or closed meanwhile: a duplicate never joins such a ticket, and a reply admitted while it
+                // was open was not written as reopening it (its entry is already stored): it follows the ticket up.
+                Some(r) if !r.is_open() && !(merge.reopened && r.status == TicketStatus::Solved) => {
+                    Some(Some(LinkReason::FollowUpOf))
+                }
                 Some(r) if r.is_full() && !r.has_message(&key) => Some(Some(LinkReason::Full)),
                 Some(_) => None,
                 // Deleted meanwhile (an intake that lost a race and joined another ticket): nothing to link to.
@@ -816,25 +829,24 @@ impl<K: Kv> Store<K> {
 }
 
 fn merge_of(message: &Message, reason: MergeReason, score: f64, detail: String) -> Merge {
-    Merge { message: message.id.clone(), reason, score, detail }
+    Merge { message: message.id.clone(), reason, score, detail, reopened: false }
 }
 
-/// Whether the sender may add to this ticket: it is open, the sender is its customer or a participant, and, for
-/// email behind SES, the sender is who the address says.
-fn admit(record: &TicketRecord, sender: Option<&str>, verified: bool) -> Result<(), LinkReason> {
+/// Whether the sender may add to this ticket, sent at `at_ms`: for email behind SES the sender is who the address
+/// says; the sender is its customer or a participant (a stranger is told apart first, whatever the ticket's
+/// status); it is open, or solved within the reopen window; it has room. `Ok(true)`: the message reopens it.
+fn admit(record: &TicketRecord, sender: Option<&str>, verified: bool, at_ms: i64, config: &StoreConfig) -> Result<bool, LinkReason> {
     if !verified {
         return Err(LinkReason::UnverifiedSender);
     }
-    if record.closed {
-        return Err(LinkReason::Closed);
+    if !sender.is_some_and(|s| record.participants.iter().any(|p| p == s)) {
+        return Err(LinkReason::OtherSender);
     }
+    record.takes_reply(at_ms, config.reopen_window)?;
     if record.is_full() {
         return Err(LinkReason::Full);
     }
-    match sender {
-        Some(s) if record.participants.iter().any(|p| p == s) => Ok(()),
-        _ => Err(LinkReason::OtherSender),
-    }
+    Ok(record.status == TicketStatus::Solved)
 }
 
 /// At most two Message-IDs to look up, so a reply costs the same however long its thread: In-Reply-To (or,

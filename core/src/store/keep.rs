@@ -7,17 +7,21 @@
 //!   "append":{…}}` — on the ticket queue by default, so a customer's next message reaches the router with no
 //!   extra queue or variable; the read stage forwards it with the ticket's existing reading (no second model
 //!   call). `append_queue_url`, when set, sends appends there instead. Then [`Store::mark_append_sent`].
-//! - [`decode_event`] reads either kind of event off the ticket queue: a new ticket keeps its v1 envelope
-//!   (`{"v":1,"ticket":{…}}`), so readers and queued messages from before appends travelled here still work.
+//! - [`decode_event`] reads every kind of event off the ticket queue: a new ticket keeps its v1 envelope
+//!   (`{"v":1,"ticket":{…}}`), so readers and queued messages from before appends travelled here still work; an
+//!   append; the router's status command (`{"v":1,"event":"status","status":{…}}`, [`StatusCommand`]), checked
+//!   here so a malformed one is refused, not applied.
+//! - An append event carries its `event_id` (`append-{message id}`, [`crate::router_events`]) wherever it goes,
+//!   so a consumer of `append_queue_url` de-duplicates it as the router does on the read queue.
 //! - Store and queue failures that may pass are [`LaneError::Retry`]; a key the lane drew for one message found
 //!   naming another ([`StoreError::KeyReused`]) is [`LaneError::Conflict`]; the rest [`LaneError::Permanent`].
 
-use serde::Serialize;
-
 use crate::lane_error::LaneError;
+use crate::router_events::append_event_id;
 use crate::sqs_client::{OutgoingMessage, SqsClient, SqsError};
+use crate::store::lifecycle::{STATUS_EVENT, StatusCommand};
 use crate::store::{Append, Intake, IntakeOutcome, Kv, Store, StoreError};
-use crate::ticket::{Reading, Ticket, TicketFlag};
+use crate::ticket::Ticket;
 use crate::transport::{Runtime, Transport};
 use crate::wire::{self, WIRE_VERSION, WireError};
 
@@ -31,6 +35,8 @@ pub enum QueueEvent {
     Ticket(Ticket),
     /// A message added to a ticket already in flight: forward it with the ticket's reading.
     Append(Append),
+    /// The router's status command (checked): apply it, acknowledge it.
+    Status(StatusCommand),
 }
 
 /// What became of a kept intake.
@@ -69,7 +75,7 @@ pub async fn keep<T: Transport, R: Runtime, K: Kv>(
                 ],
                 group_id: Some(append.ticket_id.clone()),
                 // One event per message: a FIFO queue drops a re-send of the same append, never another one.
-                deduplication_id: Some(format!("append-{}", append.message.id)),
+                deduplication_id: Some(append_event_id(&append.message.id)),
             };
             sqs.send_message(url, &event).await.map_err(sqs_error)?;
             store.mark_append_sent(&append).await.map_err(store_error)?;
@@ -110,37 +116,35 @@ pub fn append_event_body(append: &Append, limit: usize) -> String {
     text
 }
 
-/// `{"v":1,"event":"append","append":{…}}`, within `limit` bytes (the append cut as [`append_event_body`] does).
+/// `{"v":1,"event":"append","event_id":"append-{message id}","append":{…}}`, within `limit` bytes (the append
+/// cut as [`append_event_body`] does).
 pub fn encode_append_event(append: &Append, limit: usize) -> String {
-    const ENVELOPE: usize = 64;
-    format!(r#"{{"v":{WIRE_VERSION},"event":"{APPEND_EVENT}","append":{}}}"#, append_event_body(append, limit.saturating_sub(ENVELOPE)))
+    // The envelope's own bytes: the fixed keys and an event id of a 26-character message id.
+    const ENVELOPE: usize = 128;
+    format!(
+        r#"{{"v":{WIRE_VERSION},"event":"{APPEND_EVENT}","event_id":{},"append":{}}}"#,
+        serde_json::Value::from(append_event_id(&append.message.id)),
+        append_event_body(append, limit.saturating_sub(ENVELOPE))
+    )
 }
 
-/// An append as the read stage forwards it: the event with the ticket's reading and flags.
-pub fn encode_read_append(append: &Append, reading: &Reading, flags: &[TicketFlag]) -> String {
-    #[derive(Serialize)]
-    struct Out<'a> {
-        v: u32,
-        event: &'static str,
-        append: &'a Append,
-        reading: &'a Reading,
-        flags: &'a [TicketFlag],
-    }
-    serde_json::to_string(&Out { v: WIRE_VERSION, event: APPEND_EVENT, append, reading, flags }).expect("plain data serialises")
-}
-
-/// One message off the ticket queue: a new ticket (`{"v":1,"ticket":…}`) or an append event.
+/// One message off the ticket queue: a new ticket (`{"v":1,"ticket":…}`), an append event, or a status command.
 pub fn decode_event(json: &str) -> Result<QueueEvent, WireError> {
     let value: serde_json::Value = serde_json::from_str(json).map_err(|e| WireError::Malformed(e.to_string()))?;
+    let body = |name: &str| -> Result<serde_json::Value, WireError> {
+        match value.get("v").and_then(|v| v.as_u64()) {
+            Some(n) if n == u64::from(WIRE_VERSION) => {}
+            Some(n) => return Err(WireError::UnknownVersion { found: n }),
+            None => return Err(WireError::MissingVersion),
+        }
+        value.get(name).cloned().ok_or_else(|| WireError::Malformed(format!("the {name} event has no \"{name}\"")))
+    };
+    let malformed = |e: serde_json::Error| WireError::Malformed(e.to_string());
     match value.get("event").and_then(|e| e.as_str()) {
-        Some(APPEND_EVENT) => {
-            match value.get("v").and_then(|v| v.as_u64()) {
-                Some(n) if n == u64::from(WIRE_VERSION) => {}
-                Some(n) => return Err(WireError::UnknownVersion { found: n }),
-                None => return Err(WireError::MissingVersion),
-            }
-            let append = value.get("append").cloned().ok_or_else(|| WireError::Malformed("an append event has no \"append\"".into()))?;
-            Ok(QueueEvent::Append(serde_json::from_value(append).map_err(|e| WireError::Malformed(e.to_string()))?))
+        Some(APPEND_EVENT) => Ok(QueueEvent::Append(serde_json::from_value(body(APPEND_EVENT)?).map_err(malformed)?)),
+        Some(STATUS_EVENT) => {
+            let command: StatusCommand = serde_json::from_value(body(STATUS_EVENT)?).map_err(malformed)?;
+            Ok(QueueEvent::Status(command.checked().map_err(|e| WireError::Malformed(e.to_string()))?))
         }
         Some(other) if other != "ticket" => Err(WireError::Malformed(format!("unknown event `{other}`"))),
         _ => Ok(QueueEvent::Ticket(wire::decode(json)?)),
@@ -173,7 +177,7 @@ mod tests {
             "participants": [], "flags": []
         }))
         .unwrap();
-        let merge = Merge { message: message.id.clone(), reason: MergeReason::Thread, score: 1.0, detail: "In-Reply-To <m1@x>".into() };
+        let merge = Merge { message: message.id.clone(), reason: MergeReason::Thread, score: 1.0, detail: "In-Reply-To <m1@x>".into(), reopened: false };
         Append { ticket_id: "01KB0Y3J5V6N2Q8R9S0T1V2W3Y".into(), message, merge }
     }
 
@@ -209,5 +213,34 @@ mod tests {
         assert_eq!(decode_event(&wire::encode(&ticket)).unwrap(), QueueEvent::Ticket(ticket));
         assert!(matches!(decode_event(r#"{"v":2,"event":"append","append":{}}"#), Err(WireError::UnknownVersion { found: 2 })));
         assert!(decode_event(r#"{"v":1,"event":"close"}"#).is_err());
+        // The read queue's acknowledgement is no command: pointed at the ticket queue, it is refused.
+        assert!(decode_event(r#"{"v":1,"event":"status-ack","status_ack":{}}"#).is_err());
+    }
+
+    #[test]
+    fn an_append_event_names_its_event_id() {
+        let small = append("Thanks, that fixed it.".into(), String::new());
+        let event: serde_json::Value = serde_json::from_str(&encode_append_event(&small, 255 * 1024)).unwrap();
+        assert_eq!(event["event_id"], format!("append-{}", small.message.id));
+    }
+
+    #[test]
+    fn a_status_command_decodes_checked() {
+        use crate::store::lifecycle::TicketStatus;
+        let command = StatusCommand {
+            ticket_id: "01KB0Y3J5V6N2Q8R9S0T1V2W3Y".into(),
+            status: TicketStatus::Solved,
+            command_id: "c-1".into(),
+            at: "2026-11-27T10:00:00Z".into(),
+        };
+        let QueueEvent::Status(back) = decode_event(&command.encode()).unwrap() else { panic!("a status command") };
+        assert_eq!((back.status, back.at.as_str()), (TicketStatus::Solved, "2026-11-27T10:00:00.000Z"));
+        let bad = StatusCommand { command_id: "no spaces".into(), ..command.clone() };
+        assert!(matches!(decode_event(&bad.encode()), Err(WireError::Malformed(_))));
+        let unknown = command.encode().replace("\"solved\"", "\"pending\"");
+        assert!(matches!(decode_event(&unknown), Err(WireError::Malformed(_))));
+        let future = command.encode().replace("\"v\":1", "\"v\":2");
+        assert!(matches!(decode_event(&future), Err(WireError::UnknownVersion { found: 2 })));
+        assert!(matches!(decode_event(r#"{"v":1,"event":"status"}"#), Err(WireError::Malformed(_))));
     }
 }

@@ -126,6 +126,7 @@ pub mod intake;
 pub mod keep;
 pub mod keys;
 pub mod kv;
+pub mod lifecycle;
 pub mod record;
 pub mod similar;
 pub mod synonyms;
@@ -133,3 +134,5 @@ pub mod synonyms;
 pub use intake::{Append, Intake, IntakeOutcome, KeyReuse, Store, StoreConfig, StoreError, StoredTicket, DEFAULT_THRESHOLD};
 pub use kv::{FaultMode, Kv, KvError, MemoryKv, OpCounts, Watched};
 pub use record::{Link, LinkReason, Merge, MergeReason, Message, StoredReading, TicketRecord};
+
+pub use lifecycle::{StatusAck, StatusCommand, StatusOutcome, TicketStatus};

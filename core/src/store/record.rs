@@ -13,10 +13,15 @@
 //!   index by [`CUSTOMER_INDEX_BYTES`] (oldest entries go first).
 //! - The **enqueued** flag is on the message that created the ticket, not on the record. Only that intake (and
 //!   its retries) ever writes that message, so setting the flag cannot race with an append rewriting the record.
-//! - Every value carries `v`; a value of an unknown version is an error, never a guess.
+//! - The record carries the ticket's **status** ([`TicketStatus`]: open, solved, closed), when it was set and by
+//!   which command ([`super::lifecycle`]). It still writes `closed` (true unless open) for builds from before
+//!   statuses, which read only that, and a record without a status reads as `closed` says.
+//! - Every value carries `v`; a value of an unknown version is an error, never a guess. Within a version, fields
+//!   are only added, optional, so an older build keeps reading what a newer one writes.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
+use super::lifecycle::TicketStatus;
 use crate::ticket::{Customer, MaskCount, Reading, Source, ThreadIds, Ticket, TicketFlag};
 
 /// The version this build writes, and the only one it reads.
@@ -106,6 +111,10 @@ pub struct Merge {
     pub score: f64,
     /// For a person: which header matched, or the words the two texts share.
     pub detail: String,
+    /// The message reopened the ticket: a reply to it while it was solved, within the reopen window. Absent
+    /// (false) otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reopened: bool,
 }
 
 /// Why a new ticket points at an older one it was *not* merged into.
@@ -115,8 +124,11 @@ pub enum LinkReason {
     /// The message threads onto (or names) a ticket, but its sender is neither that ticket's customer nor a
     /// participant: appending a stranger's mail to someone's ticket is the complaint we design against.
     OtherSender,
-    /// The ticket it threads onto (or names) is closed: a follow-up starts a new ticket.
-    Closed,
+    /// The ticket it threads onto (or names) is closed, or was solved longer ago than the reopen window: the
+    /// conversation goes on in a new ticket, a follow-up of that one (what Zendesk and Zammad do). Records from
+    /// before statuses call it `closed`.
+    #[serde(alias = "closed")]
+    FollowUpOf,
     /// The ticket it threads onto holds [`MAX_MESSAGES`] messages already, or [`RECORD_BYTES`] less room for one
     /// more: a record must stay under the smallest item limit of Spin's key-value backends (DynamoDB: 400 KB),
     /// so the conversation goes on in a new ticket that points back.
@@ -178,17 +190,94 @@ pub struct StoredReading {
 }
 
 /// The value under a ticket key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "RecordIn")]
 pub struct TicketRecord {
     pub v: u32,
     pub ticket: Ticket,
-    pub closed: bool,
+    pub status: TicketStatus,
+    /// When the status was set (RFC 3339): the ticket's `received_at` when it was created, a command's `at`, a
+    /// reopening reply's time. `None` in records from before statuses.
+    pub status_at: Option<String>,
+    /// The router's command that set the status; `None` when the ticket's creation or a customer's reply did.
+    pub status_command: Option<String>,
     /// Match addresses allowed to thread replies into the ticket: the customer, and everyone on its messages.
     pub participants: Vec<String>,
     /// In arrival order; the first created the ticket.
     pub messages: Vec<MessageRef>,
     pub merges: Vec<Merge>,
     pub links: Vec<Link>,
+}
+
+/// A ticket record as stored: its fields, and `closed` for builds that read only that.
+#[derive(Serialize)]
+struct RecordOut<'a> {
+    v: u32,
+    ticket: &'a Ticket,
+    closed: bool,
+    status: TicketStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_at: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_command: &'a Option<String>,
+    participants: &'a [String],
+    messages: &'a [MessageRef],
+    merges: &'a [Merge],
+    links: &'a [Link],
+}
+
+impl Serialize for TicketRecord {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RecordOut {
+            v: self.v,
+            ticket: &self.ticket,
+            closed: !self.is_open(),
+            status: self.status,
+            status_at: &self.status_at,
+            status_command: &self.status_command,
+            participants: &self.participants,
+            messages: &self.messages,
+            merges: &self.merges,
+            links: &self.links,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// A ticket record as read: with a status, or from before statuses (`closed` alone).
+#[derive(Deserialize)]
+struct RecordIn {
+    v: u32,
+    ticket: Ticket,
+    #[serde(default)]
+    closed: bool,
+    #[serde(default)]
+    status: Option<TicketStatus>,
+    #[serde(default)]
+    status_at: Option<String>,
+    #[serde(default)]
+    status_command: Option<String>,
+    participants: Vec<String>,
+    messages: Vec<MessageRef>,
+    merges: Vec<Merge>,
+    links: Vec<Link>,
+}
+
+impl From<RecordIn> for TicketRecord {
+    fn from(r: RecordIn) -> Self {
+        let legacy = if r.closed { TicketStatus::Closed } else { TicketStatus::Open };
+        Self {
+            v: r.v,
+            ticket: r.ticket,
+            status: r.status.unwrap_or(legacy),
+            status_at: r.status_at,
+            status_command: r.status_command,
+            participants: r.participants,
+            messages: r.messages,
+            merges: r.merges,
+            links: r.links,
+        }
+    }
 }
 
 /// Most messages one ticket record lists.
@@ -201,6 +290,7 @@ pub const RECORD_BYTES: usize = 256 * 1024;
 
 /// The most one more append can add to a record: its listed message (a subject of 300 four-byte characters),
 /// its merge record (whose detail may name a Message-ID of 998 four-byte characters), its id in `merged_from`.
+/// It also covers a status change on a full record (a command id and a time: under 150 bytes).
 pub const APPEND_ROOM_BYTES: usize = 16 * 1024;
 
 /// Most bytes a customer's index value takes: well under any backend's item limit, and read on every intake.
@@ -232,7 +322,9 @@ impl TicketRecord {
         Self {
             v: RECORD_VERSION,
             ticket: message.to_ticket(),
-            closed: false,
+            status: TicketStatus::Open,
+            status_at: Some(message.received_at.clone()),
+            status_command: None,
             participants,
             messages: vec![message_ref(key, message)],
             merges: Vec::new(),
@@ -244,10 +336,14 @@ impl TicketRecord {
         self.messages.iter().any(|m| m.key == key)
     }
 
-    /// Adds an appended message; a no-op when it is already there, so a retry can apply it again.
+    /// Adds an appended message; a no-op when it is already there, so a retry can apply it again. A message
+    /// whose merge says it reopened the ticket reopens it here, on the first attempt and on a retry alike.
     pub fn append(&mut self, key: &str, message: &Message, merge: &Merge, participants: &[String], cap: usize) {
         if self.has_message(key) {
             return;
+        }
+        if merge.reopened {
+            self.reopen_for(message);
         }
         self.messages.push(message_ref(key, message));
         self.merges.push(merge.clone());

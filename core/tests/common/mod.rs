@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::time::{Duration, SystemTime};
 
-use tr_core::store::{Intake, IntakeOutcome, MemoryKv, Store, StoreConfig};
+use tr_core::store::{Intake, IntakeOutcome, MemoryKv, StatusCommand, Store, StoreConfig, TicketStatus};
 use tr_core::{Limits, Source, ThreadIds, Ticket, TicketDraft};
 
 /// 2026-11-26T09:00:00Z.
@@ -102,4 +102,9 @@ pub fn created(outcome: &IntakeOutcome) -> &Ticket {
         IntakeOutcome::Created { ticket, .. } => ticket,
         other => panic!("expected Created, got {other:?}"),
     }
+}
+
+/// The router's command for `ticket_id`, decided `minutes` after T0.
+pub fn status(ticket_id: &str, status: TicketStatus, command_id: &str, minutes: u64) -> StatusCommand {
+    StatusCommand::new(ticket_id, status, command_id, at_minutes(minutes)).expect("a valid command")
 }
