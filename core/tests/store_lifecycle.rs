@@ -139,13 +139,16 @@ fn a_message_naming_a_solved_ticket_reopens_it_a_closed_one_gets_a_follow_up() {
 
 #[test]
 fn a_stranger_on_a_solved_or_closed_thread_is_still_told_apart_as_another_sender() {
-    let (store, lane) = (store(), Lane::default());
-    let t = ana_ticket(&store, &lane);
-    set(&store, &t.id, TicketStatus::Solved, "solve-1", 10);
-    let eve = reply(email("eve@other.example", "Re: CSV export fails", "We see this too.", "e1@other"), Some("m1@acme"), &[]);
-    let eve_ticket = created(&run(&store, lane.intake(eve, 20))).clone();
-    assert_eq!(load(&store, &eve_ticket.id).record.links[0].reason, LinkReason::OtherSender);
-    assert_eq!(load(&store, &t.id).record.status, TicketStatus::Solved, "a stranger reopens nothing");
+    for to in [TicketStatus::Solved, TicketStatus::Closed] {
+        let (store, lane) = (store(), Lane::default());
+        let t = ana_ticket(&store, &lane);
+        set(&store, &t.id, to, "done-1", 10);
+        let eve = reply(email("eve@other.example", "Re: CSV export fails", "We see this too.", "e1@other"), Some("m1@acme"), &[]);
+        let eve_ticket = created(&run(&store, lane.intake(eve, 20))).clone();
+        // Who wrote matters more than what became of the ticket: the link says "someone else", not "follow-up".
+        assert_eq!(load(&store, &eve_ticket.id).record.links[0].reason, LinkReason::OtherSender, "{to:?}");
+        assert_eq!(load(&store, &t.id).record.status, to, "a stranger reopens nothing");
+    }
 }
 
 #[test]
@@ -215,6 +218,19 @@ fn the_latest_change_wins_whatever_order_commands_arrive_in() {
     let newer = set(&store, &t.id, TicketStatus::Closed, "close-40", 40);
     assert_eq!((newer.outcome, newer.status), (StatusOutcome::Applied, TicketStatus::Closed));
     assert_eq!(newer.status_at, Some(tr_core::normalise::rfc3339_utc(at_minutes(40))));
+}
+
+#[test]
+fn a_reply_written_before_the_solve_but_kept_after_it_reopens_as_of_the_solve() {
+    let (store, lane) = (store(), Lane::default());
+    let t = ana_ticket(&store, &lane);
+    set(&store, &t.id, TicketStatus::Solved, "solve-100", 100);
+    // Ana wrote at minute 50; her mail is kept only now (a slow queue): it reopens the ticket…
+    assert!(appended(run(&store, ana_reply("m2@acme", 50, &lane))).merge.reopened);
+    let record = load(&store, &t.id).record;
+    // …as of the solve, the later time, so a command sent between the two stays superseded.
+    assert_eq!((record.status, record.status_at), (TicketStatus::Open, Some(tr_core::normalise::rfc3339_utc(at_minutes(100)))));
+    assert_eq!(set(&store, &t.id, TicketStatus::Solved, "solve-80", 80).outcome, StatusOutcome::Superseded);
 }
 
 #[test]
