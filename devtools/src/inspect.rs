@@ -85,21 +85,24 @@ pub fn wire_name(value: impl Serialize) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "?".to_owned())
 }
 
-/// One line per ticket: id, received, source, customer, tags, messages, subject.
+/// One line per ticket: id, received, source, customer, tags, messages, subject; then what a person should know:
+/// possible duplicates, the ticket it follows up, its status unless open.
 pub fn ticket_line(record: &TicketRecord) -> String {
     let t = &record.ticket;
     let tags = match &t.reading {
         None => "(not read yet)".to_owned(),
         Some(r) => format!("{}/{}/{}", r.topic, wire_name(r.urgency), wire_name(r.tone)),
     };
-    // A near miss of the duplicate rule is for a person to judge: say so where they look.
-    let possible: Vec<&str> = record
-        .links
-        .iter()
-        .filter(|l| l.reason == LinkReason::PossibleDuplicate)
-        .map(|l| l.ticket_id.as_str())
-        .collect();
-    let possible = if possible.is_empty() { String::new() } else { format!("  (possible duplicate of {})", possible.join(", ")) };
+    // A near miss of the duplicate rule is for a person to judge, and a follow-up continues a ticket that was
+    // closed: say so where they look.
+    let linked = |reason: LinkReason, what: &str| {
+        let ids: Vec<&str> = record.links.iter().filter(|l| l.reason == reason).map(|l| l.ticket_id.as_str()).collect();
+        if ids.is_empty() { String::new() } else { format!("  ({what} {})", ids.join(", ")) }
+    };
+    let mut notes = linked(LinkReason::PossibleDuplicate, "possible duplicate of") + &linked(LinkReason::FollowUpOf, "follow-up of");
+    if !record.is_open() {
+        notes += &format!("  [{}]", record.status.as_str());
+    }
     format!(
         "{}  {}  {:<5}  {:<32}  {:<28}  {} msg  {}{}",
         t.id,
@@ -109,7 +112,7 @@ pub fn ticket_line(record: &TicketRecord) -> String {
         tags,
         record.messages.len(),
         t.subject,
-        possible,
+        notes,
     )
 }
 
@@ -240,7 +243,7 @@ mod tests {
     use tr_core::store::TicketRecord;
 
     #[test]
-    fn a_ticket_line_names_its_possible_duplicates_and_nothing_else() {
+    fn a_ticket_line_names_its_possible_duplicates_follow_ups_and_status() {
         let mut record: TicketRecord = serde_json::from_value(json!({
             "v": 1,
             "ticket": {"id": "01B", "customer": {"email": "ana@acme.example", "name": null}, "subject": "Invoice emails",
@@ -256,9 +259,11 @@ mod tests {
         }))
         .unwrap();
         let line = super::ticket_line(&record);
-        assert!(line.ends_with("Invoice emails  (possible duplicate of 01A)"), "{line}");
+        assert!(line.ends_with("Invoice emails  (possible duplicate of 01A)  (follow-up of 01C)"), "{line}");
         assert!(line.contains("  form   ana@acme.example") && line.contains("(not read yet)") && line.contains(" 1 msg "), "{line}");
         record.links.clear();
         assert!(super::ticket_line(&record).ends_with("Invoice emails"));
+        record.status = tr_core::store::TicketStatus::Solved;
+        assert!(super::ticket_line(&record).ends_with("Invoice emails  [solved]"));
     }
 }

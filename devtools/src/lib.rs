@@ -12,6 +12,7 @@
 //! - [`mail_drop`]: raw mail into the bucket as SES inbound writes it (`mail send`, the watched folder). → local_aws
 //! - [`inspect`]: `tickets` (through tr-core's store over the host's SQLite file), `queues` and `replay`. → local_aws
 //! - [`show`]: `tickets ID`: one ticket and every message's text, found by ticket id or any Message-ID. → inspect
+//! - [`status`]: `status`, the router's status command onto the local ticket queue. → local_aws
 //! - [`startup`]: what `up` tells a person at start: every route, the lanes that cannot work as configured,
 //!   runnable next commands.
 //! - [`eval`]: `eval`'s variables, HTTP transport and progress line (the figures are tr-core's `reader::eval`).
@@ -20,5 +21,6 @@ pub mod local_aws;
 pub mod mail_drop;
 pub mod inspect;
 pub mod show;
+pub mod status;
 pub mod startup;
 pub mod eval;

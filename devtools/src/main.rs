@@ -12,7 +12,7 @@ use tr_core::reader::RulesSheet;
 use tr_core::reader::eval::{self as eval_core, LabelFormat, Thresholds, parse_fraction};
 use tr_core::reader::lane::Reader;
 use tr_core::reader::model_client::DEFAULT_BEDROCK_MODEL;
-use tr_core::store::{KvError, MemoryKv};
+use tr_core::store::{KvError, MemoryKv, TicketStatus};
 use tr_core::{Vars, Wiring};
 use tr_devtools::eval::{MODEL_TIMEOUT, Progress, SystemRuntime};
 use tr_tests::native::UreqTransport;
@@ -94,6 +94,20 @@ enum Command {
         #[arg(short = 'f', long = "from", default_value = "spin.toml")]
         manifest: PathBuf,
     },
+    /// Send the router's status command for a ticket to the ticket queue: the read component applies it and
+    /// acknowledges it on the read queue (solved: a reply within 7 days reopens the ticket; closed: a reply
+    /// starts a follow-up ticket; neither takes a duplicate).
+    Status {
+        /// The ticket id.
+        id: String,
+        #[arg(value_enum)]
+        status: StatusArg,
+        /// The command's id (default: a new ULID); the same id again is the same command.
+        #[arg(long)]
+        command_id: Option<String>,
+        #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+        manifest: PathBuf,
+    },
     /// Measure the reader against labelled tickets: the rules sheet's examples (leave-one-out) and, optionally,
     /// a file of your own. Prints per-field agreement, a topic confusion table, the unsure rate, tokens and $ per
     /// 1,000 tickets; exits non-zero below a --min-* threshold.
@@ -128,6 +142,23 @@ enum MailCommand {
         #[arg(short = 'f', long = "from", default_value = "spin.toml")]
         manifest: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StatusArg {
+    Solved,
+    Closed,
+    Open,
+}
+
+impl From<StatusArg> for TicketStatus {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Solved => TicketStatus::Solved,
+            StatusArg::Closed => TicketStatus::Closed,
+            StatusArg::Open => TicketStatus::Open,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -255,6 +286,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let source = inspect::replay_target(&state, &dlq, to.as_deref()).await?;
             let moved = inspect::replay(&state, &dlq, &source).await?;
             println!("moved {moved} messages from {dlq} to {source}");
+            Ok(())
+        }
+        Command::Status { id, status, command_id, manifest } => {
+            let command = tr_devtools::status::command(&id, status.into(), command_id.as_deref())?;
+            let state = LocalAwsState::load(&manifest_path(&manifest))?;
+            let message_id = tr_devtools::status::send(&state, &command).await?;
+            println!(
+                "sent {} for ticket {} (command {}, message {message_id}); the read component acknowledges it on {}",
+                command.status.as_str(),
+                command.ticket_id,
+                command.command_id,
+                local_aws::READ_QUEUE
+            );
             Ok(())
         }
         Command::Eval { rules, file, reader, variables, min_topic, min_urgency, min_tone } => {

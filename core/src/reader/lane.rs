@@ -210,8 +210,9 @@ impl<T: Transport, R: Runtime, K: Kv> ReadLane<'_, T, R, K> {
     }
 
     /// An append goes on with the reading its ticket already has. Before the ticket is read (the two travel
-    /// apart; a queue need not keep order) the append waits for redelivery, so the router never gets a message
-    /// for a ticket it does not know yet.
+    /// apart; a queue need not keep order) the append waits for redelivery, so appends normally reach the router
+    /// after their ticket — not always: the ticket's own forward may fail after its reading was stored, and is
+    /// sent again only when its message comes back (the contract in `docs/deploy.md` says so).
     async fn forward_append(&self, append: Append) -> Result<ReadOutcome, LaneError> {
         let Some(stored) = self.store.reading_of(&append.ticket_id).await.map_err(store_error)? else {
             return Err(LaneError::Retry(format!("ticket {} is not read yet; its append waits", append.ticket_id)));

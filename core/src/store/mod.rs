@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `tr/m/{lane}/{h(idempotency key)}` | a message ([`record::MessageEntry`]): the intake whole (stripped and raw body, source, time, key, Message-ID, subject), its ticket id, and the merge record or link that says why it is there | once per intake, first |
 //! | `tr/c/{h(match address)}` | the customer's recent tickets: id, created-at, text fingerprint; newest first, at most 8 and 64 KiB (oldest dropped first), entries older than the window dropped on every write | when a ticket is created |
-//! | `tr/t/{ticket id}` | the ticket record: the [`crate::Ticket`] sent to the queue, its messages (without bodies), merge records, links, participants, closed; at most 256 KiB (then full) | created, then rewritten per append |
+//! | `tr/t/{ticket id}` | the ticket record: the [`crate::Ticket`] sent to the queue, its messages (without bodies), merge records, links, participants, its status (open / solved / closed, since when, set by which command); at most 256 KiB (then full) | created, then rewritten per append and per status change |
 //! | `tr/g/{ticket id}` | the read stage's reading ([`record::StoredReading`]: topic, urgency, tone, its flags) | once, by the read stage ([`Store::record_reading`]); [`Store::load`] puts it on the ticket |
 //!
 //! The message key is the idempotency index. For email the lane's idempotency key is the Message-ID, so the
@@ -28,20 +28,22 @@
 //!    embed draws a new nonce), anything else — a second sender's mail reusing a Message-ID — is its own
 //!    message under `{key}#{content digest}` (one get more). A key never swallows a different message.
 //! 2. **Same key**: the intake names a ticket id itself (`ticket_ref`, from a subject tag or a reply address) →
-//!    append, reason `same-key`, if the sender belongs to that ticket.
+//!    append, reason `same-key`, if the sender belongs to that ticket and its status takes the message (as in 3).
 //! 3. **Thread**: an email's In-Reply-To (or newest reference) and its oldest reference (the thread's root) are
-//!    looked up — two reads at most, however long the thread. A hit whose ticket is open and whose sender is the
-//!    ticket's customer or a participant (anyone on its messages' To/Cc) → append, reason `thread`. Anyone else,
-//!    or a closed ticket, or one already listing [`record::MAX_MESSAGES`] messages (a record must fit the
-//!    smallest backend's item limit) → a new ticket that records a [`record::Link`] to it; never a stranger's
-//!    mail on someone's ticket.
+//!    looked up — two reads at most, however long the thread. A hit whose sender is the ticket's customer or a
+//!    participant (anyone on its messages' To/Cc), on a ticket that is open — or solved within the reopen window,
+//!    which the reply reopens (below) — → append, reason `thread`. Anyone else → a new ticket that records a
+//!    [`record::Link`] to it (`other-sender`, whatever the ticket's status); never a stranger's mail on
+//!    someone's ticket. The ticket's own people on a closed ticket, or one solved longer ago than the window →
+//!    a new ticket linked `follow-up-of`; on one already listing [`record::MAX_MESSAGES`] messages (a record must
+//!    fit the smallest backend's item limit) → linked `full`.
 //! 4. **Duplicate** ([`similar`]): the customer's recent tickets (one read) are compared with the intake without
 //!    reading any ticket. Same customer (by match address), created within the window (72 h by default), at
 //!    least [`StoreConfig::min_shared`] (2) content words in common, and either cosine similarity ≥
 //!    [`StoreConfig::threshold`] ([`DEFAULT_THRESHOLD`], 0.48) or — for long texts, whose cosine falls with
 //!    length — at least [`StoreConfig::strong_shared`] (6) shared words and cosine ≥
-//!    [`StoreConfig::strong_threshold`] (0.30) ([`StoreConfig::merges`]) → append to the best one if it is open,
-//!    reason `duplicate`, with the score, which rule and the shared words. Anonymous chat visitors (no address)
+//!    [`StoreConfig::strong_threshold`] (0.30) ([`StoreConfig::merges`]) → append to the best one if it is open
+//!    (never to a solved or closed one: that makes a new ticket), reason `duplicate`, with the score, which rule and the shared words. Anonymous chat visitors (no address)
 //!    have no index and never merge by identity. A candidate that misses the rule but scores ≥ 0.25 with ≥ 3
 //!    shared words is recorded on the new ticket as a [`record::LinkReason::PossibleDuplicate`] link, for a
 //!    person to merge (no extra operation: the list was read, the record is written anyway). Measured on 323
@@ -55,6 +57,27 @@
 //! customer's next message merges into. Form and chat messages (an address the visitor typed) merge as usual
 //! but carry the `unverified` flag, on the ticket and on their entry in its message list.
 //! 5. Otherwise **create**: message, customer index, record.
+//!
+//! # Status: open, solved, closed ([`lifecycle`])
+//!
+//! What Zendesk and Zammad do. The router sets a ticket **solved** (the agent believes it is fixed) or **closed**
+//! (done for good), or **open** again, with a command on the ticket queue (`{"v":1,"event":"status",
+//! "status":{"ticket_id","status","command_id","at"}}`, IAM-authenticated like every queue here); the read
+//! component applies it ([`Store::set_status`]) and acknowledges it on the read queue.
+//! - Neither a solved nor a closed ticket ever absorbs a duplicate: the same customer's similar message makes a
+//!   new ticket.
+//! - A reply by its own people — In-Reply-To / References, or a ticket reference — to a **solved** ticket within
+//!   [`StoreConfig::reopen_window`] (7 days after it was solved) reopens it and is appended; its merge record and
+//!   append event say `reopened: true`. To a **closed** ticket, or a solved one past the window, it becomes a new
+//!   ticket linked [`record::LinkReason::FollowUpOf`] (`follow-up-of`; records from before statuses say
+//!   `closed`).
+//! - The latest change wins by time, not by arrival: a command carries the router's `at`, a reopening takes the
+//!   reply's time (or the solve's, when the reply is older). A command older than the status's last change is
+//!   acknowledged `superseded` and changes nothing; the same command again (same `command_id`) changes nothing
+//!   and is acknowledged again, the same way. A command for a ticket the store does not have is refused for good
+//!   (the read component dead-letters it).
+//! - The record keeps `status`, `status_at`, `status_command`, and still writes `closed` (true unless open) for
+//!   builds from before statuses; a record without a status reads as its `closed` says.
 //!
 //! Customers are matched by address with letter case folded and a `+tag` removed (`Ana+billing@x` is
 //! `ana@x`), Gmail dots ignored on gmail.com ([`keys::match_address`]). The ticket keeps the address as sent.
@@ -75,6 +98,8 @@
 //! | reused Message-ID, other bytes (its own key: new ticket) | 7 |
 //! | email from a sender SES did not vouch for: In-Reply-To known · no thread headers | 5 · 3 |
 //! | [`Store::mark_enqueued`], [`Store::mark_append_sent`] | 2 |
+//! | [`Store::set_status`]: a change · the same command again, or nothing to change | 2 · 1 |
+//! | reply that reopens a solved ticket | as the threaded reply (the record is written anyway) |
 //!
 //! Nothing depends on the number of tickets, messages or customers stored (the benchmark in `examples/` checks
 //! it with 1,000 and 100,000 tickets).
@@ -93,8 +118,9 @@
 //! (ticket id, message, merge record), the lane sends it, and then calls [`Store::mark_append_sent`]. The read
 //! stage passes it on with the ticket's existing reading — no second model call — which is how the router learns
 //! that a ticket it already has grew. Until the confirmation a retry returns the same `Appended`, so an event is
-//! never lost to a failure after the write (it may be sent twice; the router keys it by message id, and a FIFO
-//! queue drops the copy by its deduplication id `append-{message id}`). The store itself sends nothing.
+//! never lost to a failure after the write (it may be sent twice; the router de-duplicates it by its `event_id`,
+//! `append-{message id}`, which is also a FIFO queue's deduplication id). The store itself sends nothing. What
+//! the router receives on the read queue, each event with a stable id, is [`crate::router_events`].
 //!
 //! # Failures and races
 //!
@@ -111,9 +137,10 @@
 //!   own record, then adds it to the customer index by swap. One wins; a loser re-reads the index, and if what
 //!   was added meanwhile is a ticket it duplicates, it appends itself there and deletes its own record, which was
 //!   never sent. One ticket, every message on it.
-//! - Appends to one ticket (replies, merges, a close): each is a swap of the record; a loser re-reads the record
-//!   and applies itself again, so no entry is lost, and an append that finds the ticket closed meanwhile becomes a
-//!   ticket of its own that links to it.
+//! - Appends to one ticket (replies, merges, a status command): each is a swap of the record; a loser re-reads
+//!   the record and applies itself again, so no entry is lost, and an append that finds the ticket solved or
+//!   closed meanwhile becomes a ticket of its own that links to it (`follow-up-of`; a reply that reopens a solved
+//!   ticket still joins it).
 //! - The read stage never writes the record: its reading has its own key, so a reply appended while the ticket
 //!   is being read can neither lose the reading (and cause a second model call) nor be lost by it.
 //!
