@@ -197,9 +197,10 @@ impl TicketRecord {
     }
 
     /// A reply admitted to a solved ticket reopens it, as of the reply (or of the last change, when the reply is
-    /// older than that: a command sent before it must stay superseded).
+    /// older than that: a command sent before it must stay superseded). Only a solved one: a ticket closed
+    /// between the reply's admission and a retry of its write stays closed (only the router reopens it).
     pub(super) fn reopen_for(&mut self, message: &Message) {
-        if self.status == TicketStatus::Open {
+        if self.status != TicketStatus::Solved {
             return;
         }
         let later = match (millis(self.status_at.as_deref()), millis(Some(&message.received_at))) {
