@@ -224,3 +224,42 @@ fn a_close_racing_an_append_loses_neither() {
         }
     }
 }
+
+#[test]
+fn a_solve_racing_a_reply_is_never_lost_unless_the_reply_reopens_the_ticket() {
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..SEEDS {
+        let (store, lane) = (new_store(seed), Lane::default());
+        let ticket = first_mail(&store, &lane);
+        let answer = reply(email("ana@acme.example", "Re: CSV export fails", "It fails at 40% now.", "r1@acme.example"), Some("m1@acme.example"), &[]);
+        let solve = async {
+            let ack = store.set_status(&status(&ticket.id, TicketStatus::Solved, "solve-1", 1)).await?.expect("the ticket exists");
+            assert_eq!(ack.outcome, tr_core::store::StatusOutcome::Applied, "seed {seed}");
+            Ok(IntakeOutcome::Repeat { ticket_id: ticket.id.clone() })
+        };
+        let results = run_together(vec![Box::pin(store.intake(lane.intake(answer, 2))), Box::pin(solve)]);
+        let recs = records(&store);
+        let original = recs.iter().find(|r| r.ticket.id == ticket.id).expect("the ticket");
+        match &results[0] {
+            // Solved first, then the reply: it reopens the ticket, which says so.
+            Ok(IntakeOutcome::Appended(a)) if a.merge.reopened => {
+                assert_eq!((original.status, original.messages.len()), (TicketStatus::Open, 2), "seed {seed}");
+                seen.insert("reopened");
+            }
+            // The reply landed while the ticket was open: it is listed, and the solve that came after stands.
+            Ok(IntakeOutcome::Appended(_)) => {
+                assert_eq!((original.status, original.messages.len()), (TicketStatus::Solved, 2), "seed {seed}");
+                seen.insert("appended, then solved");
+            }
+            // Read open, solved before its write: the reply was not written as reopening, so it follows up.
+            Ok(IntakeOutcome::Created { ticket: own, .. }) => {
+                assert_eq!((original.status, original.messages.len()), (TicketStatus::Solved, 1), "seed {seed}");
+                let link = &recs.iter().find(|r| r.ticket.id == own.id).unwrap().links[0];
+                assert_eq!((link.ticket_id.as_str(), link.reason), (ticket.id.as_str(), tr_core::store::LinkReason::FollowUpOf));
+                seen.insert("follow-up");
+            }
+            other => panic!("seed {seed}: {other:?}"),
+        }
+    }
+    assert!(seen.len() >= 2, "the interleavings reached more than one order: {seen:?}");
+}
