@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::pipeline::repository_app;
+use common::pipeline::{repo, repository_app};
 use common::{RunningHost, Reply, post, start_cleared};
 use serde_json::{Value, json};
 use tr_core::store::TicketRecord;
@@ -186,6 +186,16 @@ fn a_mail_its_reply_and_a_form_post_on_the_same_problem_are_one_ticket_read_once
     assert_eq!(kinds.iter().filter(|(k, _)| *k == "ticket").count(), 1, "{events:#?}");
     assert_eq!(kinds.iter().filter(|(k, _)| *k == "append").count(), 2, "{events:#?}");
     assert!(kinds.iter().all(|(_, t)| t == &record.ticket.id), "{events:#?}");
+    // Every event is what the router contract says, with its stable id.
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(repo().join("docs/router-events.schema.json")).unwrap()).unwrap();
+    let validator = jsonschema::options().should_validate_formats(true).build(&schema).expect("a valid schema");
+    for event in &events {
+        let errors: Vec<String> = validator.iter_errors(event).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        assert!(errors.is_empty(), "{event}: {errors:?}");
+    }
+    let ids: std::collections::BTreeSet<&str> = events.iter().map(|e| e["event_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 3, "three events, three ids: {ids:?}");
+    assert!(ids.contains(format!("ticket-{}", record.ticket.id).as_str()), "{ids:?}");
     let ticket = events.iter().find(|e| kind_and_ticket(e).0 == "ticket").unwrap();
     assert!(ticket["ticket"]["reading"]["topic"].is_string(), "{ticket}");
     for append in events.iter().filter(|e| kind_and_ticket(e).0 == "append") {

@@ -58,7 +58,8 @@ fn expected() -> BTreeMap<&'static str, (&'static str, Grants)> {
         (
             "spin runtime (key-value store)",
             "KeyValueStorePolicy",
-            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+            // UpdateItem: compare-and-swap (Spin sends a conditional update in TransactWriteItems).
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"]
                 .iter()
                 .map(|a| (*a, &["KeyValueTable"][..]))
                 .collect(),
