@@ -1,6 +1,10 @@
-//! `tr-intake status ID solved|closed|open` puts the router's status command on the local ticket queue, in the
-//! shape the read component decodes, and refuses a malformed one before sending anything. Against the embedded
-//! endpoint with the queues `up` creates (started in-process: no wasm needed), through the real binary.
+//! The CLI's queue commands against the embedded endpoint with the queues `up` creates (started in-process: no
+//! wasm needed), through the real binary:
+//! - `replay` moves a dead-letter queue back to the queue that dead-letters into it, and refuses what would loop or
+//!   steal work: a queue that is no dead-letter queue (`replay tr-read-tickets` used to run until killed, moving
+//!   the queue into itself), and a DLQ named as its own target.
+//! - `status ID solved|closed|open` puts the router's status command on the local ticket queue, in the shape the
+//!   read component decodes, and refuses a malformed one before sending anything.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,6 +19,16 @@ fn target_dir() -> PathBuf {
     std::env::current_exe().unwrap().ancestors().nth(3).unwrap().to_path_buf()
 }
 
+/// A fresh state folder with the embedded endpoint running in it (kept alive by the runtime and the handle).
+fn local_endpoint(name: &str) -> (PathBuf, tokio::runtime::Runtime, LocalAws) {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let dir = target_dir().join("tmp/devtools-tests").join(format!("{name}-{nanos}"));
+    std::fs::create_dir_all(dir.join(".spin")).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let local = rt.block_on(LocalAws::start(&dir.join(".spin"), "127.0.0.1:0".parse().unwrap())).unwrap();
+    (dir, rt, local)
+}
+
 /// Runs `tr-intake args… -f dir/spin.toml`; (succeeded, stdout + stderr).
 fn cli(dir: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tr-intake")).args(args).arg("-f").arg(dir.join("spin.toml")).output().unwrap();
@@ -22,12 +36,32 @@ fn cli(dir: &Path, args: &[&str]) -> (bool, String) {
 }
 
 #[test]
+fn replay_refuses_a_queue_that_is_not_a_dead_letter_queue_and_never_replays_into_itself() {
+    let (dir, _rt, _local) = local_endpoint("replay");
+
+    for queue in ["tr-read-tickets", "tr-tickets"] {
+        let (ok, text) = cli(&dir, &["replay", queue]);
+        assert!(!ok, "replay {queue} succeeded:\n{text}");
+        assert!(text.contains(&format!("`{queue}` is not a dead-letter queue")), "{text}");
+        assert!(text.contains("dead-letter queues here: tr-raw-mail-events-dlq, tr-tickets-dlq"), "{text}");
+    }
+
+    let (ok, text) = cli(&dir, &["replay", "tr-tickets-dlq", "--to", "tr-tickets-dlq"]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("`tr-tickets-dlq` cannot be replayed into itself"), "{text}");
+
+    let (ok, text) = cli(&dir, &["replay", "tr-tickets-dlq", "--to", "nope"]);
+    assert!(!ok && text.contains("no queue `nope`"), "{text}");
+
+    // A dead-letter queue goes back to the queue whose RedrivePolicy names it.
+    let (ok, text) = cli(&dir, &["replay", "tr-tickets-dlq"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("moved 0 messages from tr-tickets-dlq to tr-tickets"), "{text}");
+}
+
+#[test]
 fn status_sends_the_routers_command_to_the_ticket_queue() {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    let dir = target_dir().join("tmp/devtools-tests").join(format!("status-{nanos}"));
-    std::fs::create_dir_all(dir.join(".spin")).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let local = rt.block_on(LocalAws::start(&dir.join(".spin"), "127.0.0.1:0".parse().unwrap())).unwrap();
+    let (dir, rt, local) = local_endpoint("status");
     let sqs = aws_sdk_sqs::Client::new(&rt.block_on(local.state.sdk_config()));
     let url = local.state.queue_url(TICKET_QUEUE).unwrap().to_owned();
 
