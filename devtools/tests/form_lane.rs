@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::pipeline::Pipeline;
 use common::{Reply, post};
 use serde_json::{Value, json};
@@ -134,8 +136,10 @@ fn every_rejection_has_its_status_and_error_body_and_makes_nothing() {
     assert_eq!((status, &answer), (202, &json!({"status": "received"})), "honeypot");
     let (status, answer, _) = post_json(&p, ORIGIN, &with(&|b| { b["nonce"] = "bot-2".into(); b["fill_ms"] = 700.into(); }));
     assert_eq!((status, &answer), (202, &json!({"status": "received"})), "too fast");
-    let log = p.host.output();
-    assert!(log.contains("HoneypotFilled") && log.contains("TooFast { fill_ms: 700 }"), "counted in the log:\n{log}");
+    // The host logs a request after answering it: wait for the lines rather than read the log at once.
+    for line in ["HoneypotFilled", "TooFast { fill_ms: 700 }"] {
+        assert!(p.host.wait_for_output(line, Duration::from_secs(10)), "{line} not counted in the log:\n{}", p.host.output());
+    }
 
     assert!(p.take(&p.ticket_queue, 10, 3).is_empty(), "no rejection made a ticket:\n{}", p.host.output());
     assert!(!p.host.output().contains(SITE_KEY), "the site key never reaches the log");
