@@ -481,12 +481,10 @@ impl<K: Kv> Store<K> {
             // making sure the customer's index lists a ticket this message created (the index is written last).
             ((Some(record), _), merge) if record.has_message(&key) => Ok(match merge {
                 None => {
-                    let now_ms = millis(&message.received_at)?;
-                    if let Some(index) = self.index_of(&message).await?
-                        && !index.list.entries.iter().any(|r| r.ticket_id == record.ticket.id)
-                    {
-                        let fingerprint = fingerprint_of(&message);
-                        self.add_to_index(index, &record.ticket.id, fingerprint, now_ms).await?;
+                    // Never joins another ticket: this one may have been sent already (its confirmation failed).
+                    if let Some(index) = self.index_of(&message).await? {
+                        let (fingerprint, now_ms) = (fingerprint_of(&message), millis(&message.received_at)?);
+                        self.add_or_join(index, key, &message, &fingerprint, now_ms, false).await?;
                     }
                     IntakeOutcome::Created { ticket: record.ticket, resumed: true }
                 }
@@ -559,16 +557,17 @@ impl<K: Kv> Store<K> {
         if let Some(index) = recent {
             // Another intake of this customer may have written the index since it was read: if what it added is
             // a ticket this one duplicates, this intake joins that ticket instead.
-            if let Some(outcome) = self.add_or_join(index, key, &message, &fingerprint, now_ms).await? {
+            if let Some(outcome) = self.add_or_join(index, key, &message, &fingerprint, now_ms, true).await? {
                 return Ok(outcome);
             }
         }
         Ok(IntakeOutcome::Created { ticket: record.ticket, resumed })
     }
 
-    /// Adds a new ticket (the message's own) to its customer's index. If the index changed since it was read and
-    /// a ticket added meanwhile is one this message duplicates, the message is appended there instead and its own
-    /// record, never sent, is deleted: `Some(Appended)`. `None` when the ticket was added.
+    /// Adds the message's own ticket to its customer's index (nothing when it is listed already). With `may_join`
+    /// — the record was written by this very call, so it was never sent — if the index changed since it was read
+    /// and a ticket added meanwhile is one this message duplicates, the message is appended there instead and its
+    /// own record is deleted: `Some(Appended)`. `None` when the ticket is in the index.
     async fn add_or_join(
         &self,
         mut index: Index<K::Watch>,
@@ -576,6 +575,7 @@ impl<K: Kv> Store<K> {
         message: &Message,
         fingerprint: &Fingerprint,
         now_ms: i64,
+        may_join: bool,
     ) -> Result<Option<IntakeOutcome>, StoreError> {
         let ticket_id = &message.id;
         let index_key = keys::customer(&index.addr);
@@ -590,6 +590,9 @@ impl<K: Kv> Store<K> {
             let seen: Vec<String> = index.list.entries.iter().map(|r| r.ticket_id.clone()).collect();
             let (fresh, watch) = self.watch::<RecentTickets>(&index_key).await?;
             index = Index { addr: index.addr, list: fresh.unwrap_or_default(), watch };
+            if !may_join {
+                continue;
+            }
             let added = RecentTickets {
                 entries: index.list.entries.iter().filter(|r| !seen.contains(&r.ticket_id)).cloned().collect(),
                 ..RecentTickets::default()
@@ -607,23 +610,6 @@ impl<K: Kv> Store<K> {
                 }
                 return Ok(Some(outcome));
             }
-        }
-        Err(StoreError::Contended { key: index_key })
-    }
-
-    /// Adds an existing ticket to an index that lacks it (a resume after the index write failed).
-    async fn add_to_index(&self, mut index: Index<K::Watch>, ticket_id: &str, fingerprint: Fingerprint, now_ms: i64) -> Result<(), StoreError> {
-        let index_key = keys::customer(&index.addr);
-        for _ in 0..MAX_SWAPS {
-            if index.list.entries.iter().any(|r| r.ticket_id == ticket_id) {
-                return Ok(());
-            }
-            let list = self.with_entry(index.list.clone(), ticket_id, fingerprint.clone(), now_ms);
-            if self.swap(index.watch, &index_key, &list).await? {
-                return Ok(());
-            }
-            let (fresh, watch) = self.watch::<RecentTickets>(&index_key).await?;
-            index = Index { addr: index.addr, list: fresh.unwrap_or_default(), watch };
         }
         Err(StoreError::Contended { key: index_key })
     }
