@@ -161,6 +161,65 @@ fn the_same_mail_twice_at_once_is_one_ticket() {
     assert!(interleavings_with_a_loser > 0, "no interleaving raced: the test would prove nothing");
 }
 
+/// As the soak run found: three copies of one mail in one poll, each handled as the email lane does (intake, then
+/// on `Created` the send's confirmation). Copies that find the first one's unfinished entry are told to retry
+/// (it may still be running); their retries, later, are repeats of the one ticket, which stays.
+#[test]
+fn three_copies_of_one_mail_at_once_keep_the_one_ticket_they_make() {
+    let told_to_retry = three_copies(StoreConfig::default());
+    println!("three copies: {} interleavings, {told_to_retry} copies told to retry", SEEDS * 4);
+    assert!(told_to_retry > 0, "no copy found another's unfinished intake: the test would prove nothing");
+}
+
+/// The same with no in-progress lease, so copies resume each other's unfinished intake at once: the ticket they
+/// both write is never taken for a duplicate of itself (the copy appending the mail to its own ticket and
+/// deleting the record the other copy had sent, as the soak run saw).
+#[test]
+fn copies_that_resume_each_other_at_once_still_keep_the_one_ticket() {
+    three_copies(StoreConfig { in_progress_lease: std::time::Duration::ZERO, ..StoreConfig::default() });
+}
+
+/// Three copies of one mail at once under many interleavings, each as the email lane handles it; asserts one
+/// ticket listing the mail once, named by every answer, and returns how many answers were "retry".
+fn three_copies(config: StoreConfig) -> usize {
+    let (mut told_to_retry, mut resumed) = (0, 0);
+    for seed in 0..SEEDS * 4 {
+        let (store, lane) = (Store::new(Interleaved::new(seed), config.clone()), Lane::default());
+        let mail = email("ana@acme.example", "CSV export fails", BODY, "m1@acme.example");
+        let handle = |minutes| {
+            let (store, intake) = (&store, lane.intake(mail.clone(), minutes));
+            Box::pin(async move {
+                let outcome = store.intake(intake).await?;
+                if let IntakeOutcome::Created { ticket, .. } = &outcome {
+                    store.mark_enqueued(ticket).await?;
+                }
+                Ok(outcome)
+            }) as Attempt<'_>
+        };
+        let mut results = run_together((0..3).map(|_| handle(0)).collect());
+        for r in results.iter_mut().filter(|r| r.is_err()) {
+            assert!(r.as_ref().is_err_and(StoreError::is_retryable), "seed {seed}: {r:?}");
+            told_to_retry += 1;
+            *r = pollster::block_on(handle(1));
+        }
+        resumed += results.iter().filter(|r| matches!(r, Ok(IntakeOutcome::Created { resumed: true, .. }))).count();
+        let recs = records(&store);
+        assert_eq!(recs.len(), 1, "seed {seed}: {results:?}");
+        assert_eq!(recs[0].messages.len(), 1, "seed {seed}: the mail is listed once");
+        for r in &results {
+            match r {
+                Ok(IntakeOutcome::Appended(a)) => panic!("seed {seed}: a copy was appended to {}: {results:?}", a.ticket_id),
+                Ok(o) => assert_eq!(o.ticket_id(), recs[0].ticket.id, "seed {seed}"),
+                Err(e) => panic!("seed {seed}: the retry failed: {e}"),
+            }
+        }
+    }
+    if config.in_progress_lease.is_zero() {
+        assert!(resumed > 0, "no copy resumed another's unfinished intake: the test would prove nothing");
+    }
+    told_to_retry
+}
+
 #[test]
 fn eight_posts_of_one_customer_on_one_problem_at_once_are_one_ticket_with_every_message() {
     for seed in 0..SEEDS {

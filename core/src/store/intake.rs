@@ -11,6 +11,9 @@
 //!   an append re-reads the record and re-applies itself when another append got there first; a new ticket's
 //!   index entry, when another intake of the customer wrote the index first, is re-judged against what that
 //!   intake added — a duplicate of it turns this intake into an append to it (its own unsent record deleted).
+//! - One attempt per message at a time: a second attempt with the key of an unfinished first one, within
+//!   [`StoreConfig::in_progress_lease`] of its start, answers [`StoreError::Busy`] (as idempotency layers do with
+//!   an in-progress record) rather than write the same ticket alongside it; after that, it finishes the job.
 //! - The time comes from the ticket (`received_at`, stamped by normalisation from the lane's injected clock); the
 //!   store reads no clock and draws no random numbers.
 
@@ -64,6 +67,12 @@ pub struct StoreConfig {
     /// How long after a ticket is solved a reply in its thread (or naming it) reopens it; later, it starts a
     /// follow-up ticket ([`super::lifecycle`]).
     pub reopen_window: Duration,
+    /// How long after a message's first attempt began a second attempt with its key treats the first as still
+    /// running and answers [`StoreError::Busy`] instead of finishing its work. Two attempts writing one ticket at
+    /// once could take different turns (one joining a duplicate and deleting the record the other sends); the
+    /// first attempt's store work takes milliseconds, so this only has to outlast a stalled instance. A first
+    /// attempt that died midway is finished by the first retry after it.
+    pub in_progress_lease: Duration,
 }
 
 impl Default for StoreConfig {
@@ -80,6 +89,7 @@ impl Default for StoreConfig {
             raw_body_limit: 64_000,
             participant_cap: 20,
             reopen_window: Duration::from_secs(7 * 24 * 3600),
+            in_progress_lease: Duration::from_secs(10),
         }
     }
 }
@@ -312,11 +322,11 @@ impl<K: Kv> Store<K> {
                     key = keys::message(message.source, &message.idempotency_key);
                     let (found, watch) = self.watch::<MessageEntry>(&key).await?;
                     if let Some(entry) = found {
-                        return self.resume(key, entry).await;
+                        return self.resume(key, entry, now_ms).await;
                     }
                     entry_watch = watch;
                 }
-                _ => return self.resume(key, entry).await,
+                _ => return self.resume(key, entry, now_ms).await,
             }
         }
         let sender = message.customer.email.as_deref().map(keys::match_address);
@@ -465,8 +475,9 @@ impl<K: Kv> Store<K> {
         Ok(true)
     }
 
-    /// The idempotency key was seen. Finish whatever its first attempt did not, from what that attempt stored.
-    async fn resume(&self, key: String, entry: MessageEntry) -> Result<IntakeOutcome, StoreError> {
+    /// The idempotency key was seen. Finish whatever its first attempt did not, from what that attempt stored —
+    /// once that attempt is past its [`StoreConfig::in_progress_lease`]; before, it may still be running.
+    async fn resume(&self, key: String, entry: MessageEntry, now_ms: i64) -> Result<IntakeOutcome, StoreError> {
         let Some(message) = entry.message.clone() else {
             // A bare thread pointer: a message with this Message-ID is already on the ticket.
             return Ok(IntakeOutcome::Repeat { ticket_id: entry.ticket_id });
@@ -474,6 +485,10 @@ impl<K: Kv> Store<K> {
         if entry.enqueued {
             // Only set after the record was written and the ticket (or append event) sent: the job is done.
             return Ok(IntakeOutcome::Repeat { ticket_id: entry.ticket_id });
+        }
+        // A clock far behind the first attempt's is no reason to wait: only a recent start is.
+        if (now_ms - millis(&message.received_at)?).abs() < self.config.in_progress_lease.as_millis() as i64 {
+            return Err(StoreError::Busy { key });
         }
         let ticket_key = keys::ticket(&entry.ticket_id);
         match (self.watch::<TicketRecord>(&ticket_key).await?, entry.merge) {
@@ -590,7 +605,9 @@ impl<K: Kv> Store<K> {
             let seen: Vec<String> = index.list.entries.iter().map(|r| r.ticket_id.clone()).collect();
             let (fresh, watch) = self.watch::<RecentTickets>(&index_key).await?;
             index = Index { addr: index.addr, list: fresh.unwrap_or_default(), watch };
-            if !may_join {
+            // Listed meanwhile by another attempt with this message's key: the ticket stands (it may be sent
+            // already), and it is never a duplicate of itself.
+            if !may_join || index.list.entries.iter().any(|r| &r.ticket_id == ticket_id) {
                 continue;
             }
             let added = RecentTickets {
