@@ -157,6 +157,7 @@ pub mod lifecycle;
 pub mod record;
 pub mod similar;
 pub mod synonyms;
+pub mod words;
 
 pub use intake::{Append, Intake, IntakeOutcome, KeyReuse, Store, StoreConfig, StoreError, StoredTicket, DEFAULT_THRESHOLD};
 pub use kv::{FaultMode, Kv, KvError, MemoryKv, OpCounts, Watched};
