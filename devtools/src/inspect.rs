@@ -23,7 +23,8 @@ use crate::local_aws::LocalAwsState;
 /// The key-value store label the components use (`key_value_stores = ["default"]`).
 const LABEL: &str = "default";
 
-/// The host's SQLite key-value file as tr-core's [`Kv`]. Calls block: a CLI has nothing else to do meanwhile.
+/// The host's SQLite key-value file as tr-core's [`Kv`]. Reads block (a CLI has nothing else to do meanwhile);
+/// writes await the host's writer thread.
 pub struct SqliteStore(SqliteKv);
 
 fn kv_error(e: tr_host::kv::KvError) -> KvError {
@@ -35,10 +36,10 @@ impl Kv for SqliteStore {
         self.0.get(LABEL, key).map_err(kv_error)
     }
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
-        self.0.set(LABEL, key, value).map_err(kv_error)
+        self.0.set(LABEL, key, value).await.map_err(kv_error)
     }
     async fn delete(&self, key: &str) -> Result<(), KvError> {
-        self.0.delete(LABEL, key).map_err(kv_error)
+        self.0.delete(LABEL, key).await.map_err(kv_error)
     }
     async fn exists(&self, key: &str) -> Result<bool, KvError> {
         self.0.exists(LABEL, key).map_err(kv_error)
@@ -49,7 +50,7 @@ impl Kv for SqliteStore {
         Ok((seen.clone(), Watched { key: key.to_owned(), seen }))
     }
     async fn swap(&self, watch: Watched, value: &[u8]) -> Result<bool, KvError> {
-        self.0.swap(LABEL, &watch.key, watch.seen, value).map_err(kv_error)
+        self.0.swap(LABEL, &watch.key, watch.seen, value).await.map_err(kv_error)
     }
 }
 

@@ -41,10 +41,7 @@ fn target<T>(accessor: &Accessor<T, SpinKv>, store: &Resource<StoreHandle>) -> w
     })
 }
 
-async fn blocking<R: Send + 'static>(
-    f: impl FnOnce() -> Result<R, KvError> + Send + 'static,
-) -> wasmtime::Result<Result<R, kv::Error>> {
-    let result = tokio::task::spawn_blocking(f).await?;
+fn answer<R>(result: Result<R, KvError>) -> wasmtime::Result<Result<R, kv::Error>> {
     Ok(result.map_err(|e| kv::Error::Other(e.to_string())))
 }
 
@@ -68,7 +65,7 @@ impl<T> kv::HostStoreWithStore<T> for SpinKv {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, kv::Error>> {
         let (backend, label) = target(accessor, &store)?;
-        blocking(move || backend.get(&label, &key)).await
+        answer(backend.get(&label, &key))
     }
 
     async fn set(
@@ -78,17 +75,17 @@ impl<T> kv::HostStoreWithStore<T> for SpinKv {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), kv::Error>> {
         let (backend, label) = target(accessor, &store)?;
-        blocking(move || backend.set(&label, &key, &value)).await
+        answer(backend.set(&label, &key, &value).await)
     }
 
     async fn delete(accessor: &Accessor<T, Self>, store: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<(), kv::Error>> {
         let (backend, label) = target(accessor, &store)?;
-        blocking(move || backend.delete(&label, &key)).await
+        answer(backend.delete(&label, &key).await)
     }
 
     async fn exists(accessor: &Accessor<T, Self>, store: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<bool, kv::Error>> {
         let (backend, label) = target(accessor, &store)?;
-        blocking(move || backend.exists(&label, &key)).await
+        answer(backend.exists(&label, &key))
     }
 
     async fn get_keys(

@@ -13,6 +13,11 @@
 //! the same way. Reads use their own connection: in WAL mode they see every committed write and never wait for
 //! a commit in progress.
 //!
+//! No thread waits on a guest's behalf: a write's caller awaits its commit on a oneshot the writer answers, and
+//! a one-key read (an indexed lookup of microseconds, never waiting for a writer) runs on the calling task; only
+//! whole-store listings go to the blocking pool. Dropping those thread hand-offs (each read and write went
+//! through tokio's blocking pool) took a form POST from 1.91 to 1.58 ms of host CPU (BENCHMARKS.md).
+//!
 //! Compare-and-swap (`wasi:keyvalue/atomics`) is a write job too: the writer compares the stored value with the
 //! one the guest read and writes only if they are equal — an absent key included, which is stricter than Spin's
 //! own SQLite store (there, a swap of a key read as absent is an unconditional upsert; see docs/deploy.md).
@@ -22,6 +27,7 @@ use std::path::Path;
 use std::sync::{Mutex, mpsc};
 
 use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::oneshot;
 
 /// The most writes one transaction takes; bounds how long the first one waits for its commit.
 const MAX_GROUP: usize = 256;
@@ -39,9 +45,10 @@ pub enum KvError {
 }
 
 /// One write for the writer thread, with where to send its outcome (`Ok(false)`: a swap found another value).
+/// The outcome goes back on a oneshot the caller's task awaits: no thread sits waiting for the commit.
 struct Write {
     op: Op,
-    done: mpsc::SyncSender<Result<bool, String>>,
+    done: oneshot::Sender<Result<bool, String>>,
 }
 
 enum Op {
@@ -78,10 +85,10 @@ impl SqliteKv {
     }
 
     /// Hands `op` to the writer thread and waits until its group is committed.
-    fn write(&self, op: Op) -> Result<bool, KvError> {
-        let (done, outcome) = mpsc::sync_channel(1);
+    async fn write(&self, op: Op) -> Result<bool, KvError> {
+        let (done, outcome) = oneshot::channel();
         self.writes.send(Write { op, done }).map_err(|_| KvError::WriterGone)?;
-        match outcome.recv() {
+        match outcome.await {
             Ok(Ok(written)) => Ok(written),
             Ok(Err(message)) => Err(KvError::Write(message)),
             Err(_) => Err(KvError::WriterGone),
@@ -96,18 +103,18 @@ impl SqliteKv {
         })
     }
 
-    pub fn set(&self, store: &str, key: &str, value: &[u8]) -> Result<(), KvError> {
-        self.write(Op::Set { store: store.to_owned(), key: key.to_owned(), value: value.to_vec() }).map(drop)
+    pub async fn set(&self, store: &str, key: &str, value: &[u8]) -> Result<(), KvError> {
+        self.write(Op::Set { store: store.to_owned(), key: key.to_owned(), value: value.to_vec() }).await.map(drop)
     }
 
-    pub fn delete(&self, store: &str, key: &str) -> Result<(), KvError> {
-        self.write(Op::Delete { store: store.to_owned(), key: key.to_owned() }).map(drop)
+    pub async fn delete(&self, store: &str, key: &str) -> Result<(), KvError> {
+        self.write(Op::Delete { store: store.to_owned(), key: key.to_owned() }).await.map(drop)
     }
 
     /// Writes `value` if the key still holds `expected` (`None`: is still absent); `false`, writing nothing, if
     /// not. Committed (fsync'd) before it returns `true`, like [`Self::set`].
-    pub fn swap(&self, store: &str, key: &str, expected: Option<Vec<u8>>, value: &[u8]) -> Result<bool, KvError> {
-        self.write(Op::Swap { store: store.to_owned(), key: key.to_owned(), expected, value: value.to_vec() })
+    pub async fn swap(&self, store: &str, key: &str, expected: Option<Vec<u8>>, value: &[u8]) -> Result<bool, KvError> {
+        self.write(Op::Swap { store: store.to_owned(), key: key.to_owned(), expected, value: value.to_vec() }).await
     }
 
     pub fn exists(&self, store: &str, key: &str) -> Result<bool, KvError> {
@@ -208,6 +215,11 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    /// Waits for one write, as a guest's call would, on a runtime of its own (tests call from plain threads).
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    }
+
     fn temp_db(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("tr-kv-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -221,17 +233,17 @@ mod tests {
         let (dir, path) = temp_db("reopen");
         {
             let kv = SqliteKv::open(&path).unwrap();
-            kv.set("default", "a", b"1").unwrap();
-            kv.set("default", "a", b"2").unwrap();
-            kv.set("other", "a", b"x").unwrap();
-            kv.set("default", "b", b"").unwrap();
+            block(kv.set("default", "a", b"1")).unwrap();
+            block(kv.set("default", "a", b"2")).unwrap();
+            block(kv.set("other", "a", b"x")).unwrap();
+            block(kv.set("default", "b", b"")).unwrap();
         }
         let kv = SqliteKv::open(&path).unwrap();
         assert_eq!(kv.get("default", "a").unwrap().as_deref(), Some(&b"2"[..]));
         assert_eq!(kv.get("other", "a").unwrap().as_deref(), Some(&b"x"[..]));
         assert!(kv.exists("default", "b").unwrap());
         assert_eq!(kv.get_keys("default").unwrap(), vec!["a", "b"]);
-        kv.delete("default", "a").unwrap();
+        block(kv.delete("default", "a")).unwrap();
         assert_eq!(kv.get("default", "a").unwrap(), None);
         assert!(!kv.exists("default", "a").unwrap());
         std::fs::remove_dir_all(dir).unwrap();
@@ -251,7 +263,7 @@ mod tests {
                     let witness = Connection::open(&path).unwrap();
                     for i in 0..25 {
                         let key = format!("k{t}-{i}");
-                        kv.set("default", &key, key.as_bytes()).unwrap();
+                        block(kv.set("default", &key, key.as_bytes())).unwrap();
                         let seen: Option<Vec<u8>> = witness
                             .query_row("SELECT value FROM spin_key_value WHERE store = 'default' AND key = ?1", [&key], |r| r.get(0))
                             .optional()
@@ -280,14 +292,14 @@ mod tests {
             .map(|t| {
                 let kv = kv.clone();
                 std::thread::spawn(move || {
-                    let created = kv.swap("default", "first", None, &[t]).unwrap();
+                    let created = block(kv.swap("default", "first", None, &[t])).unwrap();
                     let mut tries = 0;
                     loop {
                         tries += 1;
                         let seen = kv.get("default", "list").unwrap();
                         let mut list = seen.clone().unwrap_or_default();
                         list.push(t);
-                        if kv.swap("default", "list", seen, &list).unwrap() {
+                        if block(kv.swap("default", "list", seen, &list)).unwrap() {
                             return (created, tries);
                         }
                     }

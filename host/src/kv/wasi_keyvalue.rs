@@ -61,9 +61,13 @@ fn other(e: impl std::fmt::Display) -> store::Error {
     store::Error::Other(e.to_string())
 }
 
-/// Runs a backend call on tokio's blocking pool (a write waits for its commit).
+/// Runs a whole-store listing on tokio's blocking pool: unlike a one-key read, it can take long.
 async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R, KvError> + Send + 'static) -> wasmtime::Result<Result<R, store::Error>> {
     Ok(tokio::task::spawn_blocking(f).await?.map_err(other))
+}
+
+fn answer<R>(result: Result<R, KvError>) -> wasmtime::Result<Result<R, store::Error>> {
+    Ok(result.map_err(other))
 }
 
 impl KvState {
@@ -87,22 +91,22 @@ impl store::Host for &mut KvState {
 impl store::HostBucket for &mut KvState {
     async fn get(&mut self, bucket: Resource<BucketHandle>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
         let (backend, label) = self.bucket(&bucket)?;
-        blocking(move || backend.get(&label, &key)).await
+        answer(backend.get(&label, &key))
     }
 
     async fn set(&mut self, bucket: Resource<BucketHandle>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), store::Error>> {
         let (backend, label) = self.bucket(&bucket)?;
-        blocking(move || backend.set(&label, &key, &value)).await
+        answer(backend.set(&label, &key, &value).await)
     }
 
     async fn delete(&mut self, bucket: Resource<BucketHandle>, key: String) -> wasmtime::Result<Result<(), store::Error>> {
         let (backend, label) = self.bucket(&bucket)?;
-        blocking(move || backend.delete(&label, &key)).await
+        answer(backend.delete(&label, &key).await)
     }
 
     async fn exists(&mut self, bucket: Resource<BucketHandle>, key: String) -> wasmtime::Result<Result<bool, store::Error>> {
         let (backend, label) = self.bucket(&bucket)?;
-        blocking(move || backend.exists(&label, &key)).await
+        answer(backend.exists(&label, &key))
     }
 
     /// The whole listing in one page (the cursor is never set), as Spin's SQLite store answers.
@@ -125,35 +129,34 @@ impl atomics::Host for &mut KvState {
     /// Atomic like a swap (one writer-thread job): the value is an i64, little-endian, as Spin stores it.
     async fn increment(&mut self, bucket: Resource<BucketHandle>, key: String, delta: i64) -> wasmtime::Result<Result<i64, store::Error>> {
         let (backend, label) = self.bucket(&bucket)?;
-        blocking(move || loop {
-            let seen = backend.get(&label, &key)?;
-            let current = match &seen {
-                None => 0,
-                Some(bytes) => match <[u8; 8]>::try_from(bytes.as_slice()) {
-                    Ok(b) => i64::from_le_bytes(b),
-                    Err(_) => return Err(KvError::Write(format!("{key} does not hold a 64-bit counter"))),
-                },
-            };
-            let next = current.wrapping_add(delta);
-            if backend.swap(&label, &key, seen, &next.to_le_bytes())? {
-                return Ok(next);
+        let counter = async {
+            loop {
+                let seen = backend.get(&label, &key)?;
+                let current = match &seen {
+                    None => 0,
+                    Some(bytes) => match <[u8; 8]>::try_from(bytes.as_slice()) {
+                        Ok(b) => i64::from_le_bytes(b),
+                        Err(_) => return Err(KvError::Write(format!("{key} does not hold a 64-bit counter"))),
+                    },
+                };
+                let next = current.wrapping_add(delta);
+                if backend.swap(&label, &key, seen, &next.to_le_bytes()).await? {
+                    return Ok(next);
+                }
             }
-        })
-        .await
+        };
+        answer(counter.await)
     }
 
     async fn swap(&mut self, cas: Resource<CasHandle>, value: Vec<u8>) -> wasmtime::Result<Result<(), atomics::CasError>> {
         let CasHandle { label, key, seen } = self.table.delete(cas)?;
         let backend = self.access.backend.clone();
-        let (k, l) = (key.clone(), label.clone());
-        match tokio::task::spawn_blocking(move || backend.swap(&l, &k, seen, &value)).await? {
+        match backend.swap(&label, &key, seen, &value).await {
             Ok(true) => Ok(Ok(())),
             Err(e) => Ok(Err(atomics::CasError::StoreError(other(e)))),
             // The guest gets a fresh handle on the value that won, so it can retry without another `new`.
             Ok(false) => {
-                let backend = self.access.backend.clone();
-                let (k, l) = (key.clone(), label.clone());
-                match tokio::task::spawn_blocking(move || backend.get(&l, &k)).await? {
+                match backend.get(&label, &key) {
                     Ok(seen) => Ok(Err(atomics::CasError::CasFailed(self.table.push(CasHandle { label, key, seen })?))),
                     Err(e) => Ok(Err(atomics::CasError::StoreError(other(e)))),
                 }
@@ -165,9 +168,7 @@ impl atomics::Host for &mut KvState {
 impl atomics::HostCas for &mut KvState {
     async fn new(&mut self, bucket: Resource<BucketHandle>, key: String) -> wasmtime::Result<Result<Resource<CasHandle>, store::Error>> {
         let (backend, label) = self.bucket(&bucket)?;
-        let k = key.clone();
-        let l = label.clone();
-        match blocking(move || backend.get(&l, &k)).await? {
+        match answer(backend.get(&label, &key))? {
             Ok(seen) => Ok(Ok(self.table.push(CasHandle { label, key, seen })?)),
             Err(e) => Ok(Err(e)),
         }
@@ -195,11 +196,23 @@ impl batch::Host for &mut KvState {
 
     async fn set_many(&mut self, bucket: Resource<BucketHandle>, key_values: Vec<(String, Vec<u8>)>) -> wasmtime::Result<Result<(), store::Error>> {
         let (backend, label) = self.bucket(&bucket)?;
-        blocking(move || key_values.iter().try_for_each(|(k, v)| backend.set(&label, k, v))).await
+        let writes = async {
+            for (k, v) in &key_values {
+                backend.set(&label, k, v).await?;
+            }
+            Ok(())
+        };
+        answer(writes.await)
     }
 
     async fn delete_many(&mut self, bucket: Resource<BucketHandle>, keys: Vec<String>) -> wasmtime::Result<Result<(), store::Error>> {
         let (backend, label) = self.bucket(&bucket)?;
-        blocking(move || keys.iter().try_for_each(|k| backend.delete(&label, k))).await
+        let deletes = async {
+            for k in &keys {
+                backend.delete(&label, k).await?;
+            }
+            Ok(())
+        };
+        answer(deletes.await)
     }
 }
