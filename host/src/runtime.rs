@@ -20,7 +20,7 @@
 //! linear memory and 512 KiB of table resident between instances (reset in place, not handed back to the
 //! kernel), so a request no longer maps and unmaps its memory: that `mmap`/`munmap` and the TLB shoot-downs it
 //! caused were 60% of the host's time at 16 connections. (wasmtime's `PAGEMAP_SCAN` reset, which skips pages
-//! never written, measured 6% slower on hello world here: a page written once stays "written" after its reset,
+//! never written, measured 7% slower on hello world here: a page written once stays "written" after its reset,
 //! so the scan finds the same pages every time and adds its own cost.) Memory images are copy-on-write
 //! (wasmtime's default).
 //! The pool is sized from the machine: [`engine`] asks for [`POOL_INSTANCES`] slots of 4 GiB address space each,

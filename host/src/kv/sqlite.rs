@@ -16,7 +16,7 @@
 //! No thread waits on a guest's behalf: a write's caller awaits its commit on a oneshot the writer answers, and
 //! a one-key read (an indexed lookup of microseconds, never waiting for a writer) runs on the calling task; only
 //! whole-store listings go to the blocking pool. Dropping those thread hand-offs (each read and write went
-//! through tokio's blocking pool) took a form POST from 1.91 to 1.58 ms of host CPU (BENCHMARKS.md).
+//! through tokio's blocking pool) took a form POST from 1.92 to 1.56 ms of host CPU (BENCHMARKS.md).
 //!
 //! Compare-and-swap (`wasi:keyvalue/atomics`) is a write job too: the writer compares the stored value with the
 //! one the guest read and writes only if they are equal — an absent key included, which is stricter than Spin's
