@@ -195,11 +195,6 @@ fn a_retry_after_a_store_failure_gets_the_same_ticket() {
     w.store.kv().fail_in(3, tr_core::store::FaultMode::Unacknowledged);
     let err = w.handle(&transcript).unwrap_err();
     assert!(matches!(err, ChatLaneError::Lane(tr_core::lane_error::LaneError::Retry(_))), "{err:?}");
-    // At once, the first attempt may still be running: the sender is told to come back.
-    let err = w.handle(&transcript).unwrap_err();
-    assert!(matches!(err, ChatLaneError::Lane(tr_core::lane_error::LaneError::Retry(_))), "{err:?}");
-    // When the answer's Retry-After says to, the retry finishes the job.
-    w.clock.now.set(w.clock.now() + Duration::from_secs(tr_core::chat::lane::RETRY_AFTER_SECONDS.into()));
     let ChatOutcome::Created { ticket_id } = w.handle(&transcript).unwrap() else { panic!("created on retry") };
     assert_eq!(w.handle(&transcript).unwrap(), ChatOutcome::Repeat { ticket_id });
     assert_eq!(w.queue.tickets().len(), 1);

@@ -11,9 +11,9 @@
 //!   an append re-reads the record and re-applies itself when another append got there first; a new ticket's
 //!   index entry, when another intake of the customer wrote the index first, is re-judged against what that
 //!   intake added — a duplicate of it turns this intake into an append to it (its own unsent record deleted).
-//! - One attempt per message at a time: a second attempt with the key of an unfinished first one, within
-//!   [`StoreConfig::in_progress_lease`] of its start, answers [`StoreError::Busy`] (as idempotency layers do with
-//!   an in-progress record) rather than write the same ticket alongside it; after that, it finishes the job.
+//! - A second attempt with the key of an unfinished first one (a retry, or a copy of the same mail in the same
+//!   poll) finishes the job with the same ticket id, possibly while the first is still at it. The two write the
+//!   same values, and the index step never takes the ticket they both hold for a duplicate of itself.
 //! - The time comes from the ticket (`received_at`, stamped by normalisation from the lane's injected clock); the
 //!   store reads no clock and draws no random numbers.
 
@@ -67,12 +67,6 @@ pub struct StoreConfig {
     /// How long after a ticket is solved a reply in its thread (or naming it) reopens it; later, it starts a
     /// follow-up ticket ([`super::lifecycle`]).
     pub reopen_window: Duration,
-    /// How long after a message's first attempt began a second attempt with its key treats the first as still
-    /// running and answers [`StoreError::Busy`] instead of finishing its work. Two attempts writing one ticket at
-    /// once could take different turns (one joining a duplicate and deleting the record the other sends); the
-    /// first attempt's store work takes milliseconds, so this only has to outlast a stalled instance. A first
-    /// attempt that died midway is finished by the first retry after it.
-    pub in_progress_lease: Duration,
 }
 
 impl Default for StoreConfig {
@@ -89,7 +83,6 @@ impl Default for StoreConfig {
             raw_body_limit: 64_000,
             participant_cap: 20,
             reopen_window: Duration::from_secs(7 * 24 * 3600),
-            in_progress_lease: Duration::from_secs(10),
         }
     }
 }
@@ -322,11 +315,11 @@ impl<K: Kv> Store<K> {
                     key = keys::message(message.source, &message.idempotency_key);
                     let (found, watch) = self.watch::<MessageEntry>(&key).await?;
                     if let Some(entry) = found {
-                        return self.resume(key, entry, now_ms).await;
+                        return self.resume(key, entry).await;
                     }
                     entry_watch = watch;
                 }
-                _ => return self.resume(key, entry, now_ms).await,
+                _ => return self.resume(key, entry).await,
             }
         }
         let sender = message.customer.email.as_deref().map(keys::match_address);
@@ -475,9 +468,8 @@ impl<K: Kv> Store<K> {
         Ok(true)
     }
 
-    /// The idempotency key was seen. Finish whatever its first attempt did not, from what that attempt stored —
-    /// once that attempt is past its [`StoreConfig::in_progress_lease`]; before, it may still be running.
-    async fn resume(&self, key: String, entry: MessageEntry, now_ms: i64) -> Result<IntakeOutcome, StoreError> {
+    /// The idempotency key was seen. Finish whatever its first attempt did not, from what that attempt stored.
+    async fn resume(&self, key: String, entry: MessageEntry) -> Result<IntakeOutcome, StoreError> {
         let Some(message) = entry.message.clone() else {
             // A bare thread pointer: a message with this Message-ID is already on the ticket.
             return Ok(IntakeOutcome::Repeat { ticket_id: entry.ticket_id });
@@ -485,10 +477,6 @@ impl<K: Kv> Store<K> {
         if entry.enqueued {
             // Only set after the record was written and the ticket (or append event) sent: the job is done.
             return Ok(IntakeOutcome::Repeat { ticket_id: entry.ticket_id });
-        }
-        // A clock far behind the first attempt's is no reason to wait: only a recent start is.
-        if (now_ms - millis(&message.received_at)?).abs() < self.config.in_progress_lease.as_millis() as i64 {
-            return Err(StoreError::Busy { key });
         }
         let ticket_key = keys::ticket(&entry.ticket_id);
         match (self.watch::<TicketRecord>(&ticket_key).await?, entry.merge) {
