@@ -87,7 +87,7 @@ fn main() {
     let store = Store::new(&kv, StoreConfig::default());
     let sqs = SqsClient::new(SqsConfig::new("us-east-1", Credentials::new("x", "y")), NoNetwork, Clock);
     let reader: Reader<NoNetwork, Clock> = Reader::Offline;
-    let lane = ReadLane { reader: &reader, sheet: &sheet, store: &store, sqs: &sqs, read_queue_url: None };
+    let lane = ReadLane { reader: &reader, sheet: &sheet, store: &store, sqs: &sqs, read_queue_url: None, now_ms: 0 };
     let response = br#"{"content":[{"type":"text","text":"{\"topic\":\"billing\",\"urgency\":\"medium\",\"tone\":\"calm\"}"}],"usage":{"input_tokens":600,"output_tokens":18}}"#;
     let n = 2_000;
     let mut messages = Vec::with_capacity(n);

@@ -201,11 +201,11 @@ fn a_model_that_is_down_leaves_the_message_unless_the_offline_fallback_is_on() {
     let message = wire::encode(&ticket());
 
     let strict = Reader::Model { client: ModelClient::new(bedrock(), PromptConfig::default(), &down, Now), offline_fallback: false };
-    let lane = ReadLane { reader: &strict, sheet: &sheet, store: &store, sqs: &sqs, read_queue_url: None };
+    let lane = ReadLane { reader: &strict, sheet: &sheet, store: &store, sqs: &sqs, read_queue_url: None, now_ms: 0 };
     assert!(matches!(block_on(lane.handle_message(&message)), Err(LaneError::Retry(_))));
 
     let lenient = Reader::Model { client: ModelClient::new(bedrock(), PromptConfig::default(), &down, Now), offline_fallback: true };
-    let lane = ReadLane { reader: &lenient, sheet: &sheet, store: &store, sqs: &sqs, read_queue_url: None };
+    let lane = ReadLane { reader: &lenient, sheet: &sheet, store: &store, sqs: &sqs, read_queue_url: None, now_ms: 0 };
     let ReadOutcome::Read { by, reading, .. } = block_on(lane.handle_message(&message)).unwrap() else { panic!("read") };
     assert_eq!(by, ReadBy::OfflineFallback);
     assert_eq!(reading.topic, "account-access", "the offline reader found the sheet's cue words");
@@ -226,7 +226,7 @@ fn a_refusal_of_the_ticket_reads_unsure_but_a_refusal_of_the_setup_fails_the_mes
         let store = Store::new(&kv, StoreConfig::default());
         block_on(store.intake(Intake::new(ticket()))).unwrap();
         let reader = Reader::Model { client: ModelClient::new(bedrock(), PromptConfig::default(), &answer, Now), offline_fallback: false };
-        let lane = ReadLane { reader: &reader, sheet: &sheet, store: &store, sqs: &sqs, read_queue_url: None };
+        let lane = ReadLane { reader: &reader, sheet: &sheet, store: &store, sqs: &sqs, read_queue_url: None, now_ms: 0 };
         block_on(lane.handle_message(&wire::encode(&ticket())))
     };
 

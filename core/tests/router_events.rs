@@ -16,7 +16,7 @@ use common::*;
 use serde_json::{Value, json};
 use tr_core::lane_error::LaneError;
 use tr_core::reader::RulesSheet;
-use tr_core::reader::lane::{ReadLane, ReadOutcome, Reader};
+use tr_core::reader::lane::{READ_CLAIM_LEASE, ReadLane, ReadOutcome, Reader};
 use tr_core::store::keep::{Kept, keep};
 use tr_core::store::{Intake, MemoryKv, StatusCommand, StatusOutcome, Store, StoreConfig, TicketStatus};
 use tr_core::transport::{HttpRequest, HttpResponse, Runtime, Transport, TransportError};
@@ -110,7 +110,7 @@ impl World {
     fn read(&self, body: &str) -> Result<ReadOutcome, LaneError> {
         let sqs = self.sqs();
         let reader = Reader::Offline;
-        let lane = ReadLane { reader: &reader, sheet: &self.sheet, store: &self.store, sqs: &sqs, read_queue_url: Some(READ) };
+        let lane = ReadLane { reader: &reader, sheet: &self.sheet, store: &self.store, sqs: &sqs, read_queue_url: Some(READ), now_ms: 0 };
         pollster::block_on(lane.handle_message(body))
     }
 
@@ -382,4 +382,31 @@ fn the_schemas_lists_match_the_code() {
     let ack = &schema["$defs"]["status_ack_event"]["properties"]["status_ack"]["properties"];
     assert_eq!(names(ack["outcome"]["enum"].as_array().unwrap().clone()), names(outcomes));
     assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+}
+
+/// Two deliveries of one ticket at once (SQS delivers at least once; a lane may send a ticket twice): the one that
+/// finds the other's claim on the reading waits (retry, nothing sent), then finds the reading and only forwards it.
+/// A claim older than the lease (its reader died) no longer holds anyone off.
+#[test]
+fn a_delivery_finding_another_reading_the_ticket_waits_and_then_reads_nothing_again() {
+    let w = World::new();
+    let Kept::Created { ticket_id } = w.keep(w.lane.intake(email("ana@acme.example", "CSV export fails", EXPORT, "m1@acme"), 0)) else {
+        panic!()
+    };
+    let body = w.last_on_tickets();
+    // The other delivery holds the claim (it is reading, at the same instant).
+    assert!(pollster::block_on(w.store.claim_reading(&ticket_id, 0, READ_CLAIM_LEASE)).unwrap());
+    let waiting = w.read(&body);
+    assert!(matches!(&waiting, Err(LaneError::Retry(why)) if why.contains("being read")), "{waiting:?}");
+    assert!(w.queue.on(READ).is_empty(), "nothing forwarded while the other delivery reads");
+    assert!(pollster::block_on(w.store.reading_of(&ticket_id)).unwrap().is_none());
+    // A claim past the lease is taken over.
+    let lease_ms = READ_CLAIM_LEASE.as_millis() as i64;
+    assert!(!pollster::block_on(w.store.claim_reading(&ticket_id, lease_ms - 1, READ_CLAIM_LEASE)).unwrap());
+    assert!(pollster::block_on(w.store.claim_reading(&ticket_id, lease_ms, READ_CLAIM_LEASE)).unwrap());
+    // Released (the reader failed): the next delivery reads at once, and a later one forwards without reading.
+    pollster::block_on(w.store.release_reading(&ticket_id)).unwrap();
+    assert!(matches!(w.read(&body).unwrap(), ReadOutcome::Read { .. }));
+    assert!(matches!(w.read(&body).unwrap(), ReadOutcome::AlreadyRead { .. }));
+    assert_eq!(w.queue.on(READ).len(), 2, "the ticket, then the same ticket again for the redelivery");
 }

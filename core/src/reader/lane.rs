@@ -111,6 +111,7 @@ impl<T: Transport + Clone, R: Runtime + Clone, K: Kv> ReadWorker<T, R, K> {
             store: &self.store,
             sqs: &self.sqs,
             read_queue_url: self.read_queue_url.as_deref(),
+            now_ms: self.runtime.now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64),
         };
         let outcome = lane.handle_message(body).await?;
         self.runtime.log(&match &outcome {
@@ -185,7 +186,13 @@ pub struct ReadLane<'a, T, R, K> {
     pub sqs: &'a SqsClient<T, R>,
     /// Where a read ticket is forwarded for the router, if anywhere.
     pub read_queue_url: Option<&'a str>,
+    /// Now, in Unix milliseconds: when this delivery claims a ticket's reading.
+    pub now_ms: i64,
 }
+
+/// How long a delivery's claim on reading a ticket holds another delivery off: longer than one reading takes
+/// (a model call with its retries), short enough that a reader that died is replaced soon.
+pub const READ_CLAIM_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl<T: Transport, R: Runtime, K: Kv> ReadLane<'_, T, R, K> {
     pub async fn handle_message(&self, body: &str) -> Result<ReadOutcome, LaneError> {
@@ -201,7 +208,18 @@ impl<T: Transport, R: Runtime, K: Kv> ReadLane<'_, T, R, K> {
             return Ok(ReadOutcome::AlreadyRead { ticket_id: ticket.id });
         }
 
-        let Read { reading, by, calls, usage, error } = self.reader.read(self.sheet, &ticket).await.map_err(model_error)?;
+        // Another delivery of the same ticket may be reading it right now: one model call, not two.
+        if !self.store.claim_reading(&ticket.id, self.now_ms, READ_CLAIM_LEASE).await.map_err(store_error)? {
+            return Err(LaneError::Retry(format!("ticket {} is being read by another delivery; this one comes back", ticket.id)));
+        }
+        let Read { reading, by, calls, usage, error } = match self.reader.read(self.sheet, &ticket).await {
+            Ok(read) => read,
+            Err(e) => {
+                // Best effort: a claim left behind holds the next delivery off for the lease at most.
+                let _ = self.store.release_reading(&ticket.id).await;
+                return Err(model_error(e));
+            }
+        };
         let flags: Vec<TicketFlag> = error.iter().map(|_| TicketFlag::ReadError).collect();
         let stored = self.store.record_reading(&ticket.id, &reading, &flags).await.map_err(store_error)?;
         let ticket_id = ticket.id.clone();

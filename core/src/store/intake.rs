@@ -28,8 +28,8 @@ use super::keys;
 use super::kv::{Kv, KvError};
 use super::lifecycle::{CommandError, StatusAck, StatusCommand, TicketStatus};
 use super::record::{
-    self, Link, LinkReason, Merge, MergeReason, Message, MessageEntry, RECORD_VERSION, Recent, RecentTickets,
-    RecordError, StoredReading, TicketRecord,
+    self, Link, LinkReason, Merge, MergeReason, Message, MessageEntry, RECORD_VERSION, ReadingClaim, Recent,
+    RecentTickets, RecordError, StoredReading, TicketRecord,
 };
 use super::similar::{self, Fingerprint};
 use crate::mask;
@@ -448,6 +448,27 @@ impl<K: Kv> Store<K> {
             }
         }
         Err(StoreError::Contended { key })
+    }
+
+    /// Claims the reading of a ticket for one delivery of it, so two deliveries at once (SQS delivers at least
+    /// once, and a lane may send a ticket twice) make one model call: `false` when another delivery claimed it
+    /// less than `lease` ago (it is reading; this one comes back later and finds the reading). A claim outlives a
+    /// reader that died by `lease` at most; a reader that fails releases it ([`Self::release_reading`]). Two
+    /// operations.
+    pub async fn claim_reading(&self, ticket_id: &str, now_ms: i64, lease: Duration) -> Result<bool, StoreError> {
+        let key = keys::reading_claim(ticket_id);
+        let (held, watch) = self.watch::<ReadingClaim>(&key).await?;
+        if let Some(claim) = held
+            && (now_ms - claim.at_ms).abs() < lease.as_millis() as i64
+        {
+            return Ok(false);
+        }
+        self.swap(watch, &key, &ReadingClaim { v: RECORD_VERSION, at_ms: now_ms }).await
+    }
+
+    /// Gives up a claim made by [`Self::claim_reading`] (the reading failed; the next delivery may read at once).
+    pub async fn release_reading(&self, ticket_id: &str) -> Result<(), StoreError> {
+        self.delete(&keys::reading_claim(ticket_id)).await
     }
 
     /// The reading already written for a ticket (the read component's redelivery check: one read per ticket).

@@ -3,6 +3,7 @@
 //! Every key is built here, so the layout in the module note of [`crate::store`] is the whole truth:
 //! - `tr/t/{ticket id}`: the ticket record.
 //! - `tr/g/{ticket id}`: the ticket's reading (tags and the read stage's flags), written once by the read stage.
+//! - `tr/gc/{ticket id}`: which delivery of the ticket is reading it, and since when (one model call per ticket).
 //!   Not in the record: the record is rewritten by every append, and a reading written into it could be lost
 //!   to a racing append (or lose that append) — Spin's key-value has no compare-and-swap.
 //! - `tr/m/{lane}/{h(idempotency key)}`: one message (its bodies, its ticket, why it is there). It is the
@@ -25,6 +26,11 @@ pub fn ticket(id: &str) -> String {
 /// The read stage's tags for a ticket.
 pub fn reading(ticket_id: &str) -> String {
     format!("tr/g/{ticket_id}")
+}
+
+/// Which delivery of a ticket is reading it right now ([`super::Store::claim_reading`]).
+pub fn reading_claim(ticket_id: &str) -> String {
+    format!("tr/gc/{ticket_id}")
 }
 
 /// A message, keyed by the lane and the idempotency key the lane gave it. Scoped by lane, so a form nonce can

@@ -14,6 +14,7 @@
 //! | `tr/c/{h(match address)}` | the customer's recent tickets: id, created-at, text fingerprint; newest first, at most 8 and 64 KiB (oldest dropped first), entries older than the window dropped on every write | when a ticket is created |
 //! | `tr/t/{ticket id}` | the ticket record: the [`crate::Ticket`] sent to the queue, its messages (without bodies), merge records, links, participants, its status (open / solved / closed, since when, set by which command); at most 256 KiB (then full) | created, then rewritten per append and per status change |
 //! | `tr/g/{ticket id}` | the read stage's reading ([`record::StoredReading`]: topic, urgency, tone, its flags) | once, by the read stage ([`Store::record_reading`]); [`Store::load`] puts it on the ticket |
+//! | `tr/gc/{ticket id}` | when a delivery began reading the ticket ([`record::ReadingClaim`]) | by the read stage before its model call ([`Store::claim_reading`]: a compare-and-swap; another delivery within the lease waits); removed when that reading fails |
 //!
 //! The message key is the idempotency index. For email the lane's idempotency key is the Message-ID, so the
 //! same key is the **thread index** (`tr/m/email/{h(Message-ID)}`) at no extra write. An email whose key is

@@ -179,6 +179,13 @@ pub struct MessageRef {
     pub flags: Vec<TicketFlag>,
 }
 
+/// The value under a reading-claim key: when a delivery of the ticket began reading it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadingClaim {
+    pub v: u32,
+    pub at_ms: i64,
+}
+
 /// The value under a reading key: what the read stage wrote back for a ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredReading {
