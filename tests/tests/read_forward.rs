@@ -39,7 +39,7 @@ fn a_ticket_read_but_not_forwarded_is_forwarded_on_redelivery_without_a_second_r
 
     // The queue is unreachable: the reading is stored, the message must come back.
     let down = sqs_at("http://127.0.0.1:9");
-    let lane = ReadLane { reader: &reader, sheet: &sheet, store: &store, sqs: &down, read_queue_url: Some(&read_queue) };
+    let lane = ReadLane { reader: &reader, sheet: &sheet, store: &store, sqs: &down, read_queue_url: Some(&read_queue), now_ms: 0 };
     assert!(matches!(block_on(lane.handle_message(&body)), Err(LaneError::Retry(_))));
     let first = block_on(store.reading_of(&ticket.id)).unwrap().expect("the reading was stored");
 

@@ -66,7 +66,7 @@ fn two_unusable_answers_make_an_unsure_reading_flagged_read_error_on_the_stored_
         SystemRuntime::default(),
     );
     let sheet = sheet();
-    let lane = ReadLane { reader: &reader, sheet: &sheet, store: &store, sqs: &sqs, read_queue_url: None };
+    let lane = ReadLane { reader: &reader, sheet: &sheet, store: &store, sqs: &sqs, read_queue_url: None, now_ms: 0 };
     let outcome = block_on(lane.handle_message(&wire::encode(&ticket))).unwrap();
     let ReadOutcome::Read { reading, flags, by, calls, stored, error, .. } = outcome else { panic!("read expected") };
     assert_eq!((reading.topic.as_str(), by, calls, stored), (UNSURE, ReadBy::Model, 2, true));
