@@ -61,7 +61,7 @@ fn other(e: impl std::fmt::Display) -> store::Error {
     store::Error::Other(e.to_string())
 }
 
-/// Runs a whole-store listing on tokio's blocking pool: unlike a one-key read, it can take long.
+/// Runs a listing or a batch of reads on tokio's blocking pool: unlike a one-key read, either can take long.
 async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R, KvError> + Send + 'static) -> wasmtime::Result<Result<R, store::Error>> {
     Ok(tokio::task::spawn_blocking(f).await?.map_err(other))
 }
