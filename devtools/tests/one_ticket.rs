@@ -287,3 +287,50 @@ fn behind_ses_a_mail_dmarc_failed_with_the_right_references_is_a_new_ticket_flag
     assert!(flags.as_array().unwrap().contains(&json!("unverified-sender")), "{flags}");
     assert!(forged.links.iter().any(|l| l.ticket_id == first.ticket.id), "linked to the ticket it named: {forged:#?}");
 }
+
+#[test]
+fn closed_by_the_routers_command_a_similar_form_post_and_a_reply_in_the_old_thread_make_new_tickets() {
+    let up = Up::start("closed", &[]);
+    up.mail(&[&mail("Ana Lima <ana@acme.example>", "cl-1@acme.example", "CSV export fails", PROBLEM, "")]);
+    let records = up.wait_for_messages(1, "the first mail");
+    let id = records.keys().next().unwrap().clone();
+    let first = up.read_queue(1, 60);
+    assert_eq!(first.iter().map(kind_and_ticket).collect::<Vec<_>>(), [("ticket", id.clone())], "{first:#?}");
+
+    // The router closes the ticket with its status command on the ticket queue (what `tr-intake status` sends).
+    let sent = up.cli(&["status", &id, "closed", "--command-id", "close-1"]);
+    assert!(sent.contains(&format!("sent closed for ticket {id}")), "{sent}");
+    let acks = up.read_queue(1, 60);
+    assert_eq!(acks.len(), 1, "{}", up.host.output());
+    assert_eq!((acks[0]["event"].as_str(), acks[0]["status_ack"]["status"].as_str()), (Some("status-ack"), Some("closed")), "{acks:#?}");
+    assert_eq!(up.records()[&id].status, tr_core::store::TicketStatus::Closed);
+
+    // The same customer posts the same problem on the form: a closed ticket absorbs no duplicate.
+    let reply = form_until_accepted(&up.host.base, "cl-form-1", "ana@acme.example", PROBLEM);
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    up.wait_for_messages(2, "the form post");
+    // And replies in the old thread about something else: a new ticket linked `follow-up-of` the closed one. (A
+    // reply repeating the problem would join the open form ticket as its duplicate: one problem, one ticket.)
+    up.mail(&[&mail(
+        "Ana Lima <ana@acme.example>",
+        "cl-2@acme.example",
+        "Re: CSV export fails",
+        "Thanks for your help. Could you also send me our November invoice as a PDF file?",
+        "In-Reply-To: <cl-1@acme.example>\nReferences: <cl-1@acme.example>\n",
+    )]);
+    let records = up.wait_for_messages(3, "the reply in the old thread");
+    assert_eq!(records.len(), 3, "three tickets: {records:#?}");
+    assert_eq!(records[&id].messages.len(), 1, "nothing was added to the closed ticket");
+    let follow_ups: Vec<&TicketRecord> = records
+        .values()
+        .filter(|r| r.links.iter().any(|l| l.ticket_id == id && l.reason == tr_core::store::LinkReason::FollowUpOf))
+        .collect();
+    assert_eq!(follow_ups.len(), 1, "the reply follows the closed ticket up: {records:#?}");
+    assert_eq!(follow_ups[0].ticket.thread.message_id.as_deref(), Some("cl-2@acme.example"));
+
+    // The router receives both as new tickets, each read once.
+    let events = up.read_queue(2, 60);
+    let kinds: Vec<(&str, String)> = events.iter().map(kind_and_ticket).collect();
+    assert_eq!(kinds.len(), 2, "{events:#?}");
+    assert!(kinds.iter().all(|(k, t)| *k == "ticket" && t != &id), "{events:#?}");
+}
