@@ -18,6 +18,7 @@ use tr_devtools::eval::{MODEL_TIMEOUT, Progress, SystemRuntime};
 use tr_tests::native::UreqTransport;
 use tr_devtools::{eval, inspect, mail_drop, show, startup};
 use tr_host::app::{App, Options, manifest_path};
+use tr_host::http_trigger::InstanceReuse;
 
 #[derive(Parser)]
 #[command(name = "tr-intake", about = "Run tr-intake's spin.toml on one machine, like `spin up`.")]
@@ -48,6 +49,17 @@ enum Command {
         /// Each guest instance's memory limit, in MiB; a guest that needs more traps (that call fails).
         #[arg(long, default_value_t = tr_host::runtime::DEFAULT_GUEST_MEMORY / (1024 * 1024))]
         guest_memory_mib: usize,
+        /// Requests one HTTP component instance serves before it is dropped, as Spin's flag of the same name
+        /// (its default for WASIp3 components); 1 gives every request a fresh instance.
+        #[arg(long, default_value_t = InstanceReuse::default().max_requests, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+        max_instance_reuse_count: usize,
+        /// Requests one HTTP component instance serves at once (Spin's flag and default).
+        #[arg(long, default_value_t = InstanceReuse::default().max_concurrent, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+        max_instance_concurrent_reuse_count: usize,
+        /// How long an idle HTTP component instance is kept for the next request, as Spin's flag: seconds, or a
+        /// number with `s`, `ms`, `us` or `ns`.
+        #[arg(long, default_value = "1s", value_parser = parse_duration)]
+        idle_instance_timeout: Duration,
         /// The embedded SQS/S3 endpoint: `auto` runs it for an application with queues ([[trigger.sqs]] or a
         /// `ticket_queue_url` variable) unless AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL,
         /// SPIN_VARIABLE_SQS_ENDPOINT or SPIN_VARIABLE_TICKET_QUEUE_URL points elsewhere.
@@ -182,7 +194,20 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Up { manifest: manifest_arg, listen, variables, http_timeout, max_connections, guest_memory_mib, embedded, aws_listen, reset } => {
+        Command::Up {
+            manifest: manifest_arg,
+            listen,
+            variables,
+            http_timeout,
+            max_connections,
+            guest_memory_mib,
+            max_instance_reuse_count,
+            max_instance_concurrent_reuse_count,
+            idle_instance_timeout,
+            embedded,
+            aws_listen,
+            reset,
+        } => {
             let manifest = manifest_path(&manifest_arg);
             let state_dir = local_aws::state_dir(&manifest);
             if reset && state_dir.exists() {
@@ -214,6 +239,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 sqs_cpu_limit: Duration::from_secs(600),
                 guest_memory: guest_memory_mib * 1024 * 1024,
                 connection_limits: tr_host::http_trigger::ConnectionLimits { max_connections, ..Default::default() },
+                instance_reuse: InstanceReuse {
+                    max_requests: max_instance_reuse_count,
+                    max_concurrent: max_instance_concurrent_reuse_count,
+                    idle_timeout: idle_instance_timeout,
+                },
             };
             let app = App::load(&options)?;
             let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -362,6 +392,21 @@ async fn run_eval(
         eprintln!("{failure}");
     }
     anyhow::bail!("{} threshold(s) not met", failures.len())
+}
+
+/// A duration as Spin's HTTP flags take one: a bare number of seconds, or a number with `s`, `ms`, `us` or `ns`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?}: expected a number of seconds, or a number with s, ms, us or ns");
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    Ok(match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "us" | "μs" => Duration::from_micros(n),
+        "ns" => Duration::from_nanos(n),
+        _ => return Err(bad()),
+    })
 }
 
 fn print_embedded(local: &LocalAws, state_dir: &std::path::Path, manifest_arg: &std::path::Path) {

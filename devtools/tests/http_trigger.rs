@@ -97,7 +97,7 @@ fn outbound_http_is_limited_to_allowed_hosts() {
 }
 
 #[test]
-fn a_trap_or_timeout_fails_only_that_request_and_each_request_gets_a_fresh_instance() {
+fn a_trap_or_timeout_fails_only_that_request_and_the_host_keeps_serving() {
     let host = probe_host("failures", &["--http-timeout", "2"]);
     assert_eq!(get(&format!("{}/probe/trap", host.base)).status, 500);
     assert_eq!(get(&format!("{}/probe/hello", host.base)).body, "hello", "host still serves after a trap");
@@ -105,12 +105,34 @@ fn a_trap_or_timeout_fails_only_that_request_and_each_request_gets_a_fresh_insta
     assert_eq!(get(&format!("{}/probe/spin", host.base)).status, 500, "an endless guest is stopped");
     assert!(started.elapsed() < Duration::from_secs(10), "timeout took {:?}", started.elapsed());
     assert_eq!(get(&format!("{}/probe/hello", host.base)).body, "hello", "host still serves after a timeout");
+    let log = host.output();
+    assert!(log.contains("[http] probe GET /probe/trap -> 500"), "{log}");
+    assert!(log.contains("the guest trapped on purpose"), "the trap's cause is logged: {log}");
+    assert!(log.contains("[http] probe GET /probe/spin -> 500 "), "{log}");
+    assert!(log.contains("the guest ran for its whole CPU limit of 2000 ms") || log.contains("(timed out)"), "{log}");
+}
+
+#[test]
+fn instances_are_reused_as_spin_reuses_them_and_the_flags_set_how_long() {
+    // Spin's defaults: one instance serves the next request (its memory, and a count kept in it, carry over).
+    let host = probe_host("reuse", &[]);
+    let counts: Vec<String> = (0..3).map(|_| get(&format!("{}/probe/instance", host.base)).body).collect();
+    assert_eq!(counts, ["1", "2", "3"], "{}", host.output());
+    // An instance idle for longer than --idle-instance-timeout (1 s) is dropped: the next request gets a new one.
+    std::thread::sleep(Duration::from_millis(1600));
+    assert_eq!(get(&format!("{}/probe/instance", host.base)).body, "1", "{}", host.output());
+    let log = host.output();
+    assert!(log.contains("(instance 1, instantiate "), "{log}");
+    assert!(log.contains("(instance 1, request 3)"), "{log}");
+
+    // At most --max-instance-reuse-count requests per instance; 1 is a fresh instance for every request.
+    let host = probe_host("reuse-two", &["--max-instance-reuse-count", "2"]);
+    let counts: Vec<String> = (0..5).map(|_| get(&format!("{}/probe/instance", host.base)).body).collect();
+    assert_eq!(counts, ["1", "2", "1", "2", "1"], "{}", host.output());
+    let host = probe_host("fresh", &["--max-instance-reuse-count", "1"]);
     for _ in 0..3 {
         assert_eq!(get(&format!("{}/probe/instance", host.base)).body, "1", "an instance was reused");
     }
-    let log = host.output();
-    assert!(log.contains("[http] probe GET /probe/trap -> 500"), "{log}");
-    assert!(log.contains("[http] probe GET /probe/spin -> 500"), "{log}");
 }
 
 #[test]

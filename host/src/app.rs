@@ -7,13 +7,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::http_trigger::{ConnectionLimits, HttpComponent, HttpTrigger, Route, Router};
+use crate::http_trigger::reuse::ComponentInstances;
+use crate::http_trigger::{ConnectionLimits, HttpTrigger, InstanceReuse, Route, Router};
 use crate::kv::{KvAccess, KvError, SqliteKv};
 use crate::manifest::{FileMount, LoadedManifest, ManifestError, SqsTrigger};
 use crate::outbound::AllowedHosts;
 use crate::runtime::{self, ComponentEnv};
 use crate::sqs_trigger::{SpinSqsPre, SqsComponent, SqsGuests};
 use crate::variables::{ResolvedVariables, VariablesError, VariablesState};
+use wasmtime_wasi_http::handler::{ProxyHandler, ProxyPre};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 /// Why an application cannot start; each names what to fix.
@@ -58,6 +60,8 @@ pub struct Options {
     pub guest_memory: usize,
     /// The HTTP trigger's connection bounds.
     pub connection_limits: ConnectionLimits,
+    /// How long the HTTP trigger's instances live (Spin's defaults: [`InstanceReuse::default`]).
+    pub instance_reuse: InstanceReuse,
 }
 
 pub struct App {
@@ -109,7 +113,15 @@ impl App {
                     export: "wasi:http/handler@0.3.0",
                     message: e.to_string(),
                 })?;
-                http_components.insert(id.clone(), HttpComponent { pre, env: env.clone() });
+                let instances = ComponentInstances::new(
+                    engine.clone(),
+                    ProxyPre::P3(pre),
+                    env.clone(),
+                    options.http_timeout,
+                    options.guest_memory,
+                    options.instance_reuse,
+                );
+                http_components.insert(id.clone(), ProxyHandler::new(instances));
             }
             if sqs_ids.contains(&id.as_str()) {
                 let pre = SpinSqsPre::new(instance_pre).map_err(|e| LoadError::Export {
@@ -122,14 +134,7 @@ impl App {
         }
 
         let routes = manifest.manifest.trigger.http.iter().map(|t| Route::new(&t.route, &t.component)).collect();
-        let http = Arc::new(HttpTrigger {
-            engine: engine.clone(),
-            router: Router::new(routes),
-            components: http_components,
-            timeout: options.http_timeout,
-            memory_limit: options.guest_memory,
-            limits: options.connection_limits.clone(),
-        });
+        let http = Arc::new(HttpTrigger { router: Router::new(routes), components: http_components, limits: options.connection_limits.clone() });
         let sqs = Arc::new(SqsGuests {
             engine,
             components: sqs_components,

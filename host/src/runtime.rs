@@ -1,4 +1,5 @@
-//! The wasmtime side shared by both triggers: one engine, one linker, and a fresh store per request or message.
+//! The wasmtime side shared by both triggers: one engine, one linker, and a store per instance (per SQS message;
+//! per HTTP instance, which may serve many requests: `http_trigger::reuse`).
 //! This is where the capabilities meet (Spin's `RuntimeFactors`): each owns its state ([`KvState`],
 //! [`VariablesState`], [`OutboundHooks`]) and links itself given a getter into [`Ctx`]; none of them knows this
 //! module.
@@ -71,6 +72,8 @@ pub struct Ctx {
     pub kv: KvState,
     pub variables: Arc<VariablesState>,
     pub limits: GuestLimiter,
+    /// Epoch ticks in which guest code ran since the call began (an HTTP request resets it as it starts).
+    pub cpu_ticks: u64,
 }
 
 /// wasmtime's [`StoreLimits`], with a refused memory growth turned into an error that says what happened (the
@@ -256,7 +259,7 @@ pub fn load(engine: &Engine, path: &std::path::Path) -> wasmtime::Result<Compone
     Component::from_file(engine, path).map_err(|e| wasmtime::format_err!("cannot load {}: {e}", path.display()))
 }
 
-/// A fresh store for one call, trapping after `cpu_limit` of guest execution or when a memory would grow past
+/// A fresh store for one instance, trapping after `cpu_limit` of guest execution in one call or when a memory would grow past
 /// `memory_limit` bytes.
 pub fn new_store(
     engine: &Engine,
@@ -280,6 +283,7 @@ pub fn new_store(
         kv: KvState::new(env.kv.clone()),
         variables: env.variables.clone(),
         limits: GuestLimiter::new(memory_limit),
+        cpu_ticks: 0,
     };
     let mut store = Store::new(engine, ctx);
     store.limiter(|ctx| &mut ctx.limits);
@@ -288,11 +292,11 @@ pub fn new_store(
     // renewal and, under `up`, the embedded endpoint on the same runtime). The ticks counted are ticks in which
     // guest code ran: time spent waiting on I/O does not count against the limit.
     let budget = (cpu_limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-    let mut ran = 0u64;
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        ran += 1;
-        if ran >= budget {
+    store.epoch_deadline_callback(move |mut store| {
+        let ran = &mut store.data_mut().cpu_ticks;
+        *ran += 1;
+        if *ran >= budget {
             return Err(wasmtime::Error::msg(format!("the guest ran for its whole CPU limit of {} ms", budget * EPOCH_TICK.as_millis() as u64)));
         }
         Ok(wasmtime::UpdateDeadline::Yield(1))

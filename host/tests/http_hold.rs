@@ -47,6 +47,7 @@ fn child_host() {
             overflow_connections: env_n("HOLD_OVERFLOW", defaults.overflow_connections),
             ..defaults
         },
+        instance_reuse: Default::default(),
     };
     let app = App::load(&options).expect("probe app loads");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

@@ -1,11 +1,13 @@
-//! The HTTP trigger: `[[trigger.http]]` routes served with hyper, one fresh instance per request.
+//! The HTTP trigger: `[[trigger.http]]` routes served with hyper, each component's instances reused as Spin
+//! reuses them ([`super::reuse`]).
 //!
-//! Each request is matched to a route ([`super::routes`]), told Spin's `spin-*` headers, and handed to a new
-//! instance of the component's `wasi:http/handler@0.3.0` export (instantiated from a pre-linked
-//! `ServicePre`). The instance lives in its own task until hyper has sent the whole response body — a p3 guest
-//! may still be writing its body after `handle` returned. A trap, a guest error code or a timeout fails that
-//! request with a 500 (no guest detail leaks to the client; it goes to the log) and the host keeps serving —
-//! running out of its memory limit included. How connections are accepted and bounded: [`super::connections`].
+//! Each request is matched to a route ([`super::routes`]), told Spin's `spin-*` headers, and handed to the
+//! component's `ProxyHandler` (wasmtime-wasi-http's, as Spin's trigger and `wasmtime serve` use it), which gives
+//! it to an instance that has room or instantiates one from the pre-linked component. A p3 guest may still be
+//! writing its body after `handle` returned; the instance lives on until it is done. A trap, a guest error code
+//! or a timeout fails that request with a 500 (no guest detail leaks to the client; it goes to the log) and the
+//! host keeps serving — running out of its memory limit included. How connections are accepted and bounded:
+//! [`super::connections`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,30 +18,21 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use wasmtime::Engine;
-use wasmtime_wasi_http::p3::bindings::ServicePre;
+use wasmtime_wasi_http::handler::{ExpirationError, InstantiationError, ProxyHandler, TrapOrPanicError};
 
 use tr_accept_backoff::{AcceptBackoff, is_per_connection};
 
 use super::connections::{Activity, Admission, ConnectionLimits, DrainOnDrop, Gate};
+use super::reuse::{ComponentInstances, Served};
 use super::routes::{Router, spin_headers};
-use crate::runtime::{ComponentEnv, Ctx, is_pool_exhausted, new_store};
+use crate::runtime::is_pool_exhausted;
 
 pub type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
 
-pub struct HttpComponent {
-    pub pre: ServicePre<Ctx>,
-    pub env: Arc<ComponentEnv>,
-}
-
 pub struct HttpTrigger {
-    pub engine: Engine,
     pub router: Router,
-    pub components: HashMap<String, HttpComponent>,
-    /// Wall-clock limit per request (guest CPU and waiting both count).
-    pub timeout: Duration,
-    /// Each instance's memory limit in bytes.
-    pub memory_limit: usize,
+    /// Each routed component's instances.
+    pub components: HashMap<String, ProxyHandler<ComponentInstances>>,
     pub limits: ConnectionLimits,
 }
 
@@ -143,75 +136,47 @@ impl HttpTrigger {
             *req.uri_mut() = uri;
         }
 
-        let response = self.run(component, req).await;
-        let (status, note) = match &response {
-            Ok((r, instantiate)) => (r.status().as_u16(), format!(" (instantiate {:.2} ms)", instantiate.as_secs_f64() * 1000.0)),
-            Err(e) if is_pool_exhausted(e) => (503, " (every instance slot is taken)".to_owned()),
-            Err(e) => (500, format!(" ({e:#})")),
+        let served = Arc::new(Served::default());
+        let req = req.map(|body| DrainOnDrop::new(body, &self.limits).map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
+        let response = component.handle(served.clone(), req).await;
+        let (status, mut note) = match &response {
+            Ok(r) => (r.status().as_u16(), String::new()),
+            Err(e) if pool_exhausted(e) => (503, " (every instance slot is taken)".to_owned()),
+            Err(e) if e.is::<TrapOrPanicError>() => match served.failure(Duration::from_millis(200)).await {
+                Some(why) => (500, format!(" (its instance failed: {why})")),
+                None => (500, " (its instance failed while serving it)".to_owned()),
+            },
+            Err(e) => (500, format!(" ({})", why_failed(e))),
         };
+        match served.read() {
+            Some((instance, 1, Some(instantiate))) => {
+                note.push_str(&format!(" (instance {instance}, instantiate {:.2} ms)", instantiate.as_secs_f64() * 1000.0));
+            }
+            Some((instance, nth, _)) => note.push_str(&format!(" (instance {instance}, request {nth})")),
+            None => {}
+        }
         println!("[http] {} {method} {path} -> {status} in {:.1} ms{note}", route.component, ms(started));
         match response {
-            Ok((r, _)) => r,
+            Ok(r) => r,
             Err(_) if status == 503 => busy("Service Unavailable: every instance slot is taken\n"),
             Err(_) => plain(500, "Internal Server Error\n"),
         }
     }
+}
 
-    /// Runs one request on a fresh instance; also returns how long instantiation took (logged per request).
-    async fn run(
-        &self,
-        component: &HttpComponent,
-        req: hyper::Request<Incoming>,
-    ) -> wasmtime::Result<(hyper::Response<ResponseBody>, Duration)> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let mut store = new_store(&self.engine, &component.env, self.timeout, self.memory_limit)?;
-        let req = req.map(|body| DrainOnDrop::new(body, &self.limits));
-        let pre = component.pre.clone();
-        let timeout = self.timeout;
-        tokio::spawn(async move {
-            let mut tx = Some(tx);
-            let call = async {
-                let instantiating = Instant::now();
-                let service = pre.instantiate_async(&mut store).await?;
-                let instantiate = instantiating.elapsed();
-                let (request, request_io) = wasmtime_wasi_http::p3::Request::from_http(&mut store.data_mut().hooks, req);
-                store
-                    .run_concurrent(async |accessor| -> wasmtime::Result<()> {
-                        let response = service
-                            .handle(accessor, request)
-                            .await?
-                            .map_err(|code| wasmtime::format_err!("guest answered with error code {code:?}"))?;
-                        let response = accessor.with(|mut access| response.into_http(&mut access, request_io))?;
-                        // Keep this store's event loop alive until hyper drops the body.
-                        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-                        let response = response.map(|body| {
-                            body.map_frame(move |frame| {
-                                let _alive = &done_tx;
-                                frame
-                            })
-                            .boxed_unsync()
-                        });
-                        if let Some(tx) = tx.take() {
-                            let _ = tx.send(Ok((response, instantiate)));
-                        }
-                        let _ = done_rx.await;
-                        Ok(())
-                    })
-                    .await??;
-                Ok::<(), wasmtime::Error>(())
-            };
-            let result = match tokio::time::timeout(timeout, call).await {
-                Ok(r) => r,
-                Err(_) => Err(wasmtime::format_err!("timed out after {timeout:?}")),
-            };
-            if let (Err(e), Some(tx)) = (result, tx.take()) {
-                let _ = tx.send(Err(e));
-            }
-        });
-        match rx.await {
-            Ok(answer) => answer,
-            Err(_) => Err(wasmtime::format_err!("the instance task ended without an answer")),
-        }
+/// Whether a request failed because no instance could be made for want of a pool slot (503: retry later).
+fn pool_exhausted(e: &wasmtime::Error) -> bool {
+    e.downcast_ref::<InstantiationError<Arc<Served>>>().is_some_and(|i| is_pool_exhausted(&i.error))
+}
+
+/// What the log says about a failed request: the guest's own error where there is one.
+fn why_failed(e: &wasmtime::Error) -> String {
+    if e.is::<ExpirationError>() {
+        "timed out".to_owned()
+    } else if let Some(i) = e.downcast_ref::<InstantiationError<Arc<Served>>>() {
+        format!("instantiation failed: {:#}", i.error)
+    } else {
+        format!("{e:#}")
     }
 }
 
