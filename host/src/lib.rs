@@ -27,7 +27,7 @@
 //! - [`outbound`]: `allowed_outbound_hosts` matching and the `wasi:http/client` policy (`http_client_impl`).
 //! - [`kv`]: the SQLite backend in Spin's layout and `spin:key-value` (`key_value_impl`), each instance's handles in its own table.
 //! - [`runtime`]: engine, linker (WASI 0.2 + 0.3, wasi-http, the capabilities), per-call stores, CPU and memory limits. → kv, variables, outbound
-//! - [`http_trigger`]: Spin route matching and `spin-*` headers (`routes`), connection bounds (`connections`), the hyper server, one instance per request (`server`). → runtime
+//! - [`http_trigger`]: Spin route matching and `spin-*` headers (`routes`), connection bounds (`connections`), the hyper server (`server`), instances reused as Spin reuses them (`reuse`). → runtime
 //! - [`sqs_trigger`]: `[[trigger.sqs]]` polling with the AWS SDK (`poller`), one message through a `spin:sqs` guest (`guest`). → runtime, manifest
 //! - [`app`]: spin.toml → everything above, checked before anything listens. → all of the above
 
