@@ -11,7 +11,7 @@ use crate::http_trigger::reuse::ComponentInstances;
 use crate::http_trigger::{ConnectionLimits, HttpTrigger, InstanceReuse, Route, Router};
 use crate::kv::{KvAccess, KvError, SqliteKv};
 use crate::manifest::{FileMount, LoadedManifest, ManifestError, SqsTrigger};
-use crate::outbound::AllowedHosts;
+use crate::outbound::{AllowedHosts, PooledClient};
 use crate::runtime::{self, ComponentEnv};
 use crate::sqs_trigger::{SpinSqsPre, SqsComponent, SqsGuests};
 use crate::variables::{ResolvedVariables, VariablesError, VariablesState};
@@ -94,13 +94,14 @@ impl App {
         let http_ids: Vec<&str> = manifest.manifest.trigger.http.iter().map(|t| t.component.as_str()).collect();
         let sqs_ids: Vec<&str> = manifest.manifest.trigger.sqs.iter().map(|t| t.component.as_str()).collect();
 
+        let outbound = PooledClient::new();
         let mut http_components = HashMap::new();
         let mut sqs_components = HashMap::new();
         for (id, c) in &manifest.manifest.component {
             if !http_ids.contains(&id.as_str()) && !sqs_ids.contains(&id.as_str()) {
                 continue;
             }
-            let env = Arc::new(component_env(&manifest, id, &kv, &variables)?);
+            let env = Arc::new(component_env(&manifest, id, &kv, &variables, &outbound)?);
             let component = runtime::load(&engine, &manifest.source_path(id)).map_err(runtime_error)?;
             let instance_pre = linker.instantiate_pre(&component).map_err(|e| LoadError::Link {
                 id: id.clone(),
@@ -161,6 +162,7 @@ fn component_env(
     id: &str,
     kv: &Arc<SqliteKv>,
     variables: &Arc<ResolvedVariables>,
+    outbound: &Arc<PooledClient>,
 ) -> Result<ComponentEnv, LoadError> {
     let c = manifest.component(id);
     let problem = |problem: String| LoadError::Component { id: id.to_owned(), problem };
@@ -190,6 +192,7 @@ fn component_env(
         kv: Arc::new(KvAccess { backend: kv.clone(), labels: c.key_value_stores.clone() }),
         variables: Arc::new(VariablesState { resolved: variables.clone(), component: c.variables.clone() }),
         allowed_hosts,
+        outbound: outbound.clone(),
         files,
         environment: c.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     })

@@ -42,7 +42,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::kv::{KvAccess, KvState};
-use crate::outbound::{AllowedHosts, OutboundHooks};
+use crate::outbound::{AllowedHosts, OutboundHooks, PooledClient};
 use crate::variables::VariablesState;
 
 /// Each instance's linear memory limit unless configured otherwise (why this figure: the module note).
@@ -57,6 +57,8 @@ pub struct ComponentEnv {
     pub kv: Arc<KvAccess>,
     pub variables: Arc<VariablesState>,
     pub allowed_hosts: AllowedHosts,
+    /// The application's outbound connections (one pool for every component).
+    pub outbound: Arc<PooledClient>,
     /// (host directory, guest path), mounted read-only.
     pub files: Vec<(PathBuf, String)>,
     pub environment: Vec<(String, String)>,
@@ -279,7 +281,7 @@ pub fn new_store(
         table: ResourceTable::new(),
         wasi: wasi.build(),
         http: WasiHttpCtx::new(),
-        hooks: OutboundHooks::new(env.id.clone(), env.allowed_hosts.clone()),
+        hooks: OutboundHooks::new(env.id.clone(), env.allowed_hosts.clone(), env.outbound.clone()),
         kv: KvState::new(env.kv.clone()),
         variables: env.variables.clone(),
         limits: GuestLimiter::new(memory_limit),

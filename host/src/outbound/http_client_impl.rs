@@ -1,22 +1,25 @@
 //! `wasi:http/client@0.3.0` policy: every outbound request a guest sends passes `allowed_outbound_hosts`
 //! ([`super::allowed_hosts`]) before a connection is made; a refused one reaches the guest as
-//! `error-code::http-request-denied`, and the host logs it.
+//! `error-code::http-request-denied`, and the host logs it. An allowed one goes out over the application's pooled
+//! connections ([`super::pooled_client`]).
 
 use std::future::Future;
+use std::sync::Arc;
 
-use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::allowed_hosts::AllowedHosts;
+use super::pooled_client::PooledClient;
 
 pub struct OutboundHooks {
     component: String,
     allowed: AllowedHosts,
+    client: Arc<PooledClient>,
 }
 
 impl OutboundHooks {
-    pub fn new(component: String, allowed: AllowedHosts) -> Self {
-        Self { component, allowed }
+    pub fn new(component: String, allowed: AllowedHosts, client: Arc<PooledClient>) -> Self {
+        Self { component, allowed, client }
     }
 }
 
@@ -42,9 +45,11 @@ impl WasiHttpHooks for OutboundHooks {
             );
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
+        let client = self.client.clone();
         Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
+            let response = client.send(request, options).await?;
+            // The pool's own task drives the connection: nothing is left for the caller to poll.
+            Ok((response, Box::new(async { Ok(()) }) as IoFuture))
         })
     }
 }
