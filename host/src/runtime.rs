@@ -261,8 +261,8 @@ pub fn load(engine: &Engine, path: &std::path::Path) -> wasmtime::Result<Compone
     Component::from_file(engine, path).map_err(|e| wasmtime::format_err!("cannot load {}: {e}", path.display()))
 }
 
-/// A fresh store for one instance, trapping after `cpu_limit` of guest execution in one call or when a memory would grow past
-/// `memory_limit` bytes.
+/// A fresh store for one instance, trapping after `cpu_limit` of guest execution in one call (an HTTP request, an
+/// SQS message) or when a memory would grow past `memory_limit` bytes.
 pub fn new_store(
     engine: &Engine,
     env: &Arc<ComponentEnv>,
